@@ -1,0 +1,2 @@
+//! Placeholder replaced by the full-table decode bench.
+fn main() {}

@@ -1,0 +1,317 @@
+//! `UpdateBuilder`: packs many prefixes that share one attribute set into as few UPDATE
+//! messages as the negotiated size allows, encoding the attributes once.
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use crate::attributes::{AttrFlags, AttrValue, Attribute, NextHop};
+use crate::error::EncodeError;
+use crate::header::{self, HEADER_LEN};
+use crate::nlri::{self, Nlri};
+use crate::session::SessionParams;
+use crate::types::{Afi, AttrType, Family, MessageType};
+
+#[derive(Clone, Debug)]
+enum Mode {
+    /// IPv4 unicast with an IPv4 next hop: the NLRI field and NEXT_HOP (RFC 4271).
+    Classic,
+    /// MP_REACH_NLRI with this next hop (RFC 4760).
+    MpReach(NextHop),
+    /// Withdrawn Routes field (IPv4 unicast).
+    ClassicWithdraw,
+    /// MP_UNREACH_NLRI.
+    MpUnreach,
+}
+
+/// Encodes announcements or withdrawals of one family with one attribute set.
+///
+/// The attributes are encoded once, when the builder is made; [`UpdateBuilder::encode`] then
+/// only copies them and appends NLRI, starting a new message whenever the next prefix would
+/// not fit the session's maximum message size. Attributes are written in ascending type
+/// order (RFC 4271 §5) with MP_REACH_NLRI / MP_UNREACH_NLRI first (RFC 7606 §5.1).
+///
+/// ```
+/// use bgp_wire::{Attribute, AttrValue, AsPath, Family, NextHop, Nlri, Origin, SessionParams, UpdateBuilder};
+/// use bytes::BytesMut;
+///
+/// let session = SessionParams::default().with_four_octet_as(true);
+/// let attrs = [
+///     Attribute::new(AttrValue::Origin(Origin::Igp)),
+///     Attribute::new(AttrValue::AsPath(AsPath::sequence([65530]))),
+/// ];
+/// let builder = UpdateBuilder::announce(
+///     &session,
+///     Family::IPV4_UNICAST,
+///     NextHop::V4("169.254.10.1".parse().unwrap()),
+///     &attrs,
+/// )
+/// .unwrap();
+/// let prefixes = (0..2000u32).map(|i| Nlri::new(format!("10.{}.{}.0/24", i / 256, i % 256).parse().unwrap()));
+/// let mut out = BytesMut::new();
+/// let messages = builder.encode(prefixes, &mut out).unwrap();
+/// assert_eq!(messages, 2); // 2000 × 4 octets do not fit one 4096-octet message
+/// ```
+#[derive(Clone, Debug)]
+pub struct UpdateBuilder {
+    params: SessionParams,
+    family: Family,
+    mode: Mode,
+    /// Encoded attributes other than MP_REACH_NLRI / MP_UNREACH_NLRI.
+    attrs: Bytes,
+}
+
+impl UpdateBuilder {
+    /// A builder for announcements of `family` via `next_hop` with `attributes`.
+    ///
+    /// NEXT_HOP, MP_REACH_NLRI and MP_UNREACH_NLRI in `attributes` are ignored: the builder
+    /// writes the next hop where the family needs it. IPv4 unicast with an IPv6 next hop
+    /// uses RFC 8950 encoding; the caller must have negotiated the Extended Next Hop
+    /// capability.
+    pub fn announce(
+        params: &SessionParams,
+        family: Family,
+        next_hop: NextHop,
+        attributes: &[Attribute],
+    ) -> Result<Self, EncodeError> {
+        let mode = match (&next_hop, family.afi) {
+            (NextHop::V4(a), Afi::IPV4) if family == Family::IPV4_UNICAST => {
+                let mut attrs: Vec<Attribute> = attributes.to_vec();
+                attrs.push(Attribute::new(AttrValue::NextHop(*a)));
+                return Self::with_attrs(params, family, Mode::Classic, &attrs);
+            }
+            (NextHop::V4(_), Afi::IPV4) | (NextHop::V6 { .. }, Afi::IPV4 | Afi::IPV6) => {
+                Mode::MpReach(next_hop)
+            }
+            (NextHop::Raw(_), _) if !family.is_ip() => Mode::MpReach(next_hop),
+            _ => return Err(EncodeError::NextHopFamilyMismatch(family)),
+        };
+        Self::with_attrs(params, family, mode, attributes)
+    }
+
+    /// A builder for withdrawals of `family`.
+    pub fn withdraw(params: &SessionParams, family: Family) -> Self {
+        let mode = if family == Family::IPV4_UNICAST {
+            Mode::ClassicWithdraw
+        } else {
+            Mode::MpUnreach
+        };
+        UpdateBuilder {
+            params: *params,
+            family,
+            mode,
+            attrs: Bytes::new(),
+        }
+    }
+
+    fn with_attrs(
+        params: &SessionParams,
+        family: Family,
+        mode: Mode,
+        attributes: &[Attribute],
+    ) -> Result<Self, EncodeError> {
+        let mut sorted: Vec<&Attribute> = attributes
+            .iter()
+            .filter(|a| {
+                let t = a.value.type_code();
+                !matches!(t, AttrType::MP_REACH_NLRI | AttrType::MP_UNREACH_NLRI)
+                    && (t != AttrType::NEXT_HOP || matches!(mode, Mode::Classic))
+            })
+            .collect();
+        sorted.sort_by_key(|a| a.value.type_code());
+        let mut out = BytesMut::new();
+        for a in sorted {
+            a.encode(params, &mut out)?;
+        }
+        Ok(UpdateBuilder {
+            params: *params,
+            family,
+            mode,
+            attrs: out.freeze(),
+        })
+    }
+
+    /// The encoded shared attributes.
+    pub fn attribute_bytes(&self) -> &Bytes {
+        &self.attrs
+    }
+
+    /// Appends as many UPDATE messages as `nlri` needs to `out`; returns how many.
+    ///
+    /// ADD-PATH identifiers are written when the session sends them for the family (an
+    /// entry without one gets 0).
+    pub fn encode(
+        &self,
+        nlri: impl IntoIterator<Item = Nlri>,
+        out: &mut BytesMut,
+    ) -> Result<usize, EncodeError> {
+        let max = self.params.max_message_len();
+        let add_path = self.params.add_path_send.contains(self.family);
+        // Octets every message needs before its first prefix.
+        let fixed = HEADER_LEN
+            + 4
+            + self.attrs.len()
+            + match &self.mode {
+                Mode::Classic | Mode::ClassicWithdraw => 0,
+                Mode::MpReach(nh) => 4 + 5 + nh.encoded_len(),
+                Mode::MpUnreach => 4 + 3,
+            };
+        // Octets appended when a message is finished (after its last prefix).
+        let tail = match &self.mode {
+            Mode::Classic | Mode::MpUnreach => 0,
+            Mode::ClassicWithdraw => 2,
+            Mode::MpReach(_) => self.attrs.len(),
+        };
+        let mut open: Option<Open> = None;
+        let mut count = 0;
+        for n in nlri {
+            let need = nlri::wire_len(&n, add_path);
+            if fixed + need > max {
+                return Err(EncodeError::MessageTooLarge {
+                    needed: fixed + need,
+                    max,
+                });
+            }
+            if let Some(o) = &open
+                && out.len() - o.start + need + tail > max
+            {
+                self.finish(out, o);
+                open = None;
+            }
+            if open.is_none() {
+                count += 1;
+                open = Some(self.start(out, fixed));
+            }
+            nlri::encode_one(&n, self.family, add_path, out)?;
+        }
+        if let Some(o) = open {
+            self.finish(out, &o);
+        }
+        Ok(count)
+    }
+
+    /// Like [`UpdateBuilder::encode`], returning one `Bytes` per message.
+    pub fn messages(
+        &self,
+        nlri: impl IntoIterator<Item = Nlri>,
+    ) -> Result<Vec<Bytes>, EncodeError> {
+        let mut out = BytesMut::new();
+        self.encode(nlri, &mut out)?;
+        let mut all = out.freeze();
+        let mut v = Vec::new();
+        while all.len() >= HEADER_LEN {
+            let len = usize::from(crate::update::be16(all.get(16..).unwrap_or(&[])));
+            v.push(all.split_to(len.min(all.len())));
+        }
+        Ok(v)
+    }
+
+    fn start(&self, out: &mut BytesMut, fixed: usize) -> Open {
+        out.reserve(fixed.max(512));
+        let start = header::start_header(out, MessageType::UPDATE);
+        match &self.mode {
+            Mode::Classic => {
+                out.put_u16(0);
+                out.put_u16(self.attrs.len() as u16);
+                out.put_slice(&self.attrs);
+                Open { start, patch: None }
+            }
+            Mode::ClassicWithdraw => {
+                out.put_u16(0); // patched: withdrawn routes length
+                Open {
+                    start,
+                    patch: Some(Patch::Withdrawn(start + HEADER_LEN)),
+                }
+            }
+            Mode::MpReach(nh) => {
+                out.put_u16(0);
+                let total_at = out.len();
+                out.put_u16(0);
+                out.put_u8(AttrFlags::OPTIONAL | AttrFlags::EXTENDED_LENGTH);
+                out.put_u8(AttrType::MP_REACH_NLRI.0);
+                let len_at = out.len();
+                out.put_u16(0);
+                out.put_u16(self.family.afi.0);
+                out.put_u8(self.family.safi.0);
+                out.put_u8(nh.encoded_len() as u8);
+                nh.encode(out);
+                out.put_u8(0);
+                Open {
+                    start,
+                    patch: Some(Patch::Mp {
+                        total_at,
+                        len_at,
+                        attrs_first: true,
+                    }),
+                }
+            }
+            Mode::MpUnreach => {
+                out.put_u16(0);
+                let total_at = out.len();
+                out.put_u16(0);
+                out.put_u8(AttrFlags::OPTIONAL | AttrFlags::EXTENDED_LENGTH);
+                out.put_u8(AttrType::MP_UNREACH_NLRI.0);
+                let len_at = out.len();
+                out.put_u16(0);
+                out.put_u16(self.family.afi.0);
+                out.put_u8(self.family.safi.0);
+                Open {
+                    start,
+                    patch: Some(Patch::Mp {
+                        total_at,
+                        len_at,
+                        attrs_first: false,
+                    }),
+                }
+            }
+        }
+    }
+
+    fn finish(&self, out: &mut BytesMut, o: &Open) {
+        match o.patch {
+            None => {}
+            Some(Patch::Withdrawn(at)) => {
+                let wlen = (out.len() - at - 2) as u16;
+                put_u16_at(out, at, wlen);
+                out.put_u16(0); // total path attribute length
+            }
+            Some(Patch::Mp {
+                total_at,
+                len_at,
+                attrs_first,
+            }) => {
+                let mp_len = out.len() - len_at - 2;
+                put_u16_at(out, len_at, mp_len as u16);
+                if attrs_first {
+                    out.put_slice(&self.attrs);
+                }
+                let total = out.len() - total_at - 2;
+                put_u16_at(out, total_at, total as u16);
+            }
+        }
+        header::finish_header(out, o.start);
+    }
+}
+
+/// A message being filled.
+struct Open {
+    start: usize,
+    patch: Option<Patch>,
+}
+
+#[derive(Clone, Copy)]
+enum Patch {
+    /// Withdrawn Routes Length at this offset.
+    Withdrawn(usize),
+    /// Total Path Attribute Length and MP attribute length to patch; shared attributes are
+    /// appended after the MP attribute when `attrs_first` (MP_REACH_NLRI leads, RFC 7606 §5.1).
+    Mp {
+        total_at: usize,
+        len_at: usize,
+        attrs_first: bool,
+    },
+}
+
+fn put_u16_at(out: &mut BytesMut, at: usize, v: u16) {
+    if let Some(slot) = out.get_mut(at..at + 2) {
+        slot.copy_from_slice(&v.to_be_bytes());
+    }
+}

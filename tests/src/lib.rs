@@ -1,0 +1,1 @@
+//! Cross-crate and interop scenarios live in this crate's tests/ directory.
