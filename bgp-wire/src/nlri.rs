@@ -166,18 +166,29 @@ impl Iterator for NlriIter<'_> {
         };
         let (&len, rest) = data.split_first()?;
         let n = usize::from(len).div_ceil(8);
-        let addr = rest.get(..n)?;
         self.data = rest.get(n..)?;
+        // Read a whole address when the buffer allows and mask it: one fixed-size load
+        // instead of a variable-length copy per prefix (the hot loop of a table load).
         let prefix = if self.v6 {
-            let mut b = [0u8; 16];
-            b.get_mut(..n)?.copy_from_slice(addr);
-            let raw = u128::from_be_bytes(b) & mask128(len);
-            IpNet::V6(Ipv6Net::new(Ipv6Addr::from(raw), len).ok()?)
+            let raw = match rest.first_chunk::<16>() {
+                Some(b) => u128::from_be_bytes(*b),
+                None => {
+                    let mut b = [0u8; 16];
+                    b.get_mut(..n)?.copy_from_slice(rest.get(..n)?);
+                    u128::from_be_bytes(b)
+                }
+            };
+            IpNet::V6(Ipv6Net::new(Ipv6Addr::from(raw & mask128(len)), len).ok()?)
         } else {
-            let mut b = [0u8; 4];
-            b.get_mut(..n)?.copy_from_slice(addr);
-            let raw = u32::from_be_bytes(b) & mask32(len);
-            IpNet::V4(Ipv4Net::new(Ipv4Addr::from(raw), len).ok()?)
+            let raw = match rest.first_chunk::<4>() {
+                Some(b) => u32::from_be_bytes(*b),
+                None => {
+                    let mut b = [0u8; 4];
+                    b.get_mut(..n)?.copy_from_slice(rest.get(..n)?);
+                    u32::from_be_bytes(b)
+                }
+            };
+            IpNet::V4(Ipv4Net::new(Ipv4Addr::from(raw & mask32(len)), len).ok()?)
         };
         Some(Nlri { path_id, prefix })
     }
