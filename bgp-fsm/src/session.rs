@@ -240,6 +240,11 @@ impl Session {
             };
         }
         match event {
+            // A passive peer never initiates, so a connection "we" initiated is not ours.
+            Event::TcpCrAcked(_) if self.config.passive => {
+                acts.push(Action::Close { connection: id });
+                false
+            }
             Event::TcpCrInvalid(_) => {
                 // RFC 4271 §8.2.2: Tcp_CR_Invalid is rejected in every state.
                 acts.push(Action::Close { connection: id });

@@ -45,6 +45,15 @@ pub struct Logged {
     pub action: Action,
 }
 
+/// A queued step of the simulation.
+#[derive(Debug)]
+enum Step {
+    /// Deliver an event to a side.
+    Deliver(Side, Event),
+    /// A side's connection attempt reaches the other side.
+    Dial(Side),
+}
+
 #[derive(Clone, Copy, Debug)]
 struct Link {
     id: ConnectionId,
@@ -68,7 +77,7 @@ pub struct Pair {
     pub log: Vec<Logged>,
     frozen: [bool; 2],
     links: Vec<Link>,
-    queue: VecDeque<(Side, Event)>,
+    queue: VecDeque<Step>,
     next_id: u64,
 }
 
@@ -126,8 +135,14 @@ impl Pair {
 
     /// Feeds an event to one side now and runs everything that follows at this instant.
     pub fn handle(&mut self, side: Side, event: Event) {
-        self.queue.push_back((side, event));
+        self.queue.push_back(Step::Deliver(side, event));
         self.settle();
+    }
+
+    /// Queues an event without running it: queue one for each side, then [`Pair::settle`],
+    /// and both act at the same instant (e.g. both connect at once).
+    pub fn push(&mut self, side: Side, event: Event) {
+        self.queue.push_back(Step::Deliver(side, event));
     }
 
     /// Advances the clock by `by`, firing timers and delivering messages on the way.
@@ -161,20 +176,43 @@ impl Pair {
         self.now = self.now.max(end);
     }
 
-    /// Delivers queued events until none remain.
-    fn settle(&mut self) {
+    /// Delivers queued events until none remain (without advancing the clock).
+    pub fn settle(&mut self) {
         // Bounded: a well-behaved pair settles in a few dozen steps per instant.
         for _ in 0..10_000 {
-            let Some((side, event)) = self.queue.pop_front() else {
+            let Some(step) = self.queue.pop_front() else {
                 return;
             };
-            if self.frozen(side) {
-                continue;
+            match step {
+                Step::Deliver(side, event) => {
+                    if self.frozen(side) {
+                        continue;
+                    }
+                    let now = self.now;
+                    let actions = self.peer_mut(side).handle(now, event);
+                    self.apply(side, actions);
+                }
+                Step::Dial(side) => self.dial(side),
             }
-            let now = self.now;
-            let actions = self.peer_mut(side).handle(now, event);
-            self.apply(side, actions);
         }
+    }
+
+    fn dial(&mut self, side: Side) {
+        let id = ConnectionId(self.next_id);
+        self.next_id += 1;
+        if self.peer(side.other()).state() == State::Idle {
+            // Nobody listens: the connection attempt is refused.
+            self.queue
+                .push_back(Step::Deliver(side, Event::TcpConnectionFails(id)));
+            return;
+        }
+        self.links.push(Link { id, open: true });
+        self.queue.push_back(Step::Deliver(
+            side.other(),
+            Event::TcpConnectionConfirmed(id),
+        ));
+        self.queue
+            .push_back(Step::Deliver(side, Event::TcpCrAcked(id)));
     }
 
     fn link_open(&self, id: ConnectionId) -> bool {
@@ -189,14 +227,7 @@ impl Pair {
                 action: action.clone(),
             });
             match action {
-                Action::Connect => {
-                    let id = ConnectionId(self.next_id);
-                    self.next_id += 1;
-                    self.links.push(Link { id, open: true });
-                    self.queue
-                        .push_back((side.other(), Event::TcpConnectionConfirmed(id)));
-                    self.queue.push_back((side, Event::TcpCrAcked(id)));
-                }
+                Action::Connect => self.queue.push_back(Step::Dial(side)),
                 Action::Send {
                     connection, bytes, ..
                 } => {
@@ -211,8 +242,9 @@ impl Pair {
                         .map(Session::session_params)
                         .unwrap_or_default();
                     let event = Event::from_decoded(connection, decode(bytes, &params));
-                    self.queue.push_back((receiver, event));
-                    self.queue.push_back((side, Event::DataSent(connection)));
+                    self.queue.push_back(Step::Deliver(receiver, event));
+                    self.queue
+                        .push_back(Step::Deliver(side, Event::DataSent(connection)));
                 }
                 Action::Close { connection } => {
                     let mut was_open = false;
@@ -221,8 +253,10 @@ impl Pair {
                         l.open = false;
                     }
                     if was_open {
-                        self.queue
-                            .push_back((side.other(), Event::TcpConnectionFails(connection)));
+                        self.queue.push_back(Step::Deliver(
+                            side.other(),
+                            Event::TcpConnectionFails(connection),
+                        ));
                     }
                 }
                 _ => {}
