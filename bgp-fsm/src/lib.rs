@@ -78,6 +78,45 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! # RFC 4271 §8 coverage
+//!
+//! All six states and the §8.2.2 transitions for events 1-28, plus RFC 9687 event 29
+//! (SendHoldTimer_Expires) and ROUTE-REFRESH. Optional session attributes (§8.1.1):
+//!
+//! | attribute | here |
+//! |---|---|
+//! | PassiveTcpEstablishment | [`Config::passive`], events 4/5/7 |
+//! | DelayOpen, DelayOpenTime/Timer | [`Config::delay_open_time`], events 12/20 |
+//! | DampPeerOscillations, IdleHoldTime/Timer | [`Config::damp_peer_oscillations`], [`Config::idle_hold_time`], events 6/7/13 |
+//! | CollisionDetectEstablishedState | [`Config::collision_detect_established`] ([`Peer`]) |
+//! | SendNOTIFICATIONwithoutOPEN | [`Config::send_notification_without_open`] |
+//! | AllowAutomaticStart / AllowAutomaticStop | not flags: the caller decides whether to send events 3-8 |
+//! | TrackTcpState | left out: events 14/15 are accepted but TCP flags are the socket layer's business |
+//!
+//! Also left out, with reasons: timer jitter (§10) — the FSM has no source of randomness and
+//! deadlines are exact so that tests are deterministic; a driver may jitter
+//! [`Config::connect_retry_time`] per peer. MinRouteAdvertisementInterval and
+//! MinASOriginationInterval pace UPDATEs, which the RIB and daemon send, not the FSM.
+//! Graceful restart is negotiated ([`Negotiated::graceful_restart`]) but its procedures
+//! (keeping stale routes, RFC 8538 hard reset) are the RIB's and daemon's; Long-Lived GR is
+//! not negotiated.
+//!
+//! Deliberate deviations from the letter of §8.2.2:
+//!
+//! * A received NOTIFICATION in OpenSent is not answered with an FSM Error (the peer has
+//!   already closed); the session just goes down.
+//! * BGPHeaderErr in Established sends the §6.1 Message Header Error, not an FSM Error;
+//!   §6.1 and §8.2.2 disagree and the error the peer can act on wins.
+//! * A passive session never moves from Active to Connect on ConnectRetryTimer expiry:
+//!   passive must mean never initiating (Azure's "ResponderOnly").
+//! * Any enabled session, not only a damped one, restarts itself via the IdleHoldTimer after
+//!   falling to Idle; automatic starts wait for a running IdleHoldTimer, manual ones do not.
+//! * Collision detection also examines sessions in OpenSent (the OPEN just received tells
+//!   the peer's identifier, which §6.8 allows) and resolves by who initiated each
+//!   connection, so both speakers close the same one.
+//! * A second OPEN on a connection in OpenConfirm or Established is an FSM Error (RFC 6608
+//!   subcodes); OPENs on the other connection go through collision detection.
+//!
 //! # Testing aids
 //!
 //! [`testing`] holds a simulated-clock harness that wires two [`Peer`]s back to back, and

@@ -663,7 +663,14 @@ impl Session {
             Event::TcpCrAcked(id) | Event::TcpConnectionConfirmed(id) => {
                 acts.push(Action::Close { connection: id });
             }
-            // Events 2, 8-12, 14, 18-29: "does not cause change in the state".
+            // RFC 4271 ignores ManualStop in Idle; it still cancels a pending automatic
+            // restart, or the operator's stop would be undone by the IdleHoldTimer.
+            Event::ManualStop(_) => {
+                self.enabled = false;
+                self.stop(Timer::IdleHold);
+                self.idle_hold = self.config.idle_hold_time;
+            }
+            // Events 8-12, 14, 18-29: "does not cause change in the state".
             _ => {}
         }
     }

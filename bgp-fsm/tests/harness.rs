@@ -466,3 +466,21 @@ fn open_decode_errors_carry_the_prescribed_data() {
         )
     );
 }
+
+#[test]
+fn manual_stop_in_idle_cancels_the_pending_restart() {
+    let (a, b) = ebgp_configs();
+    let mut pair = Pair::new(Instant::now(), a, b).unwrap();
+    pair.handle(Side::A, Event::AutomaticStart); // refused: B is Idle
+    assert_eq!(pair.a.state(), State::Idle);
+    assert!(pair.a.session().timer(Timer::IdleHold).is_some());
+    pair.handle(Side::A, Event::ManualStop(String::new()));
+    assert!(pair.a.poll_timeout().is_none());
+    pair.advance(secs(3600));
+    assert_eq!(pair.a.state(), State::Idle);
+    let connects = pair
+        .actions(Side::A)
+        .filter(|l| matches!(l.action, Action::Connect))
+        .count();
+    assert_eq!(connects, 1);
+}
