@@ -66,28 +66,110 @@ impl AttrFlags {
     /// Transitive bits that a received attribute must match (RFC 7606 §3(c)). `None` for an
     /// unknown type.
     pub fn expected_for(t: AttrType) -> Option<AttrFlags> {
-        Some(match t {
-            AttrType::ORIGIN
-            | AttrType::AS_PATH
-            | AttrType::NEXT_HOP
-            | AttrType::LOCAL_PREF
-            | AttrType::ATOMIC_AGGREGATE => Self::WELL_KNOWN,
-            AttrType::MULTI_EXIT_DISC
-            | AttrType::ORIGINATOR_ID
-            | AttrType::CLUSTER_LIST
-            | AttrType::MP_REACH_NLRI
-            | AttrType::MP_UNREACH_NLRI => Self::OPTIONAL_NON_TRANSITIVE,
-            AttrType::AGGREGATOR
-            | AttrType::COMMUNITIES
-            | AttrType::EXTENDED_COMMUNITIES
-            | AttrType::AS4_PATH
-            | AttrType::AS4_AGGREGATOR
-            | AttrType::LARGE_COMMUNITIES
-            | AttrType::OTC => Self::OPTIONAL_TRANSITIVE,
-            _ => return None,
-        })
+        let rule = AttrRule::of(t);
+        rule.known.then_some(AttrFlags(rule.flags))
     }
 }
+
+/// What the RFCs say about one attribute type, in one table so that decoding a path
+/// attribute costs one lookup instead of a chain of matches.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct AttrRule {
+    /// Whether this crate knows the type.
+    pub known: bool,
+    /// Optional and Transitive bits it must carry.
+    pub flags: u8,
+    /// Where the UPDATE view indexes it (`NO_SLOT` for none).
+    pub slot: u8,
+    /// Allowed value lengths (RFC 7606 §7, RFC 8092 §5, RFC 9234 §5).
+    pub len: LenRule,
+}
+
+/// A length rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum LenRule {
+    /// Any length (parsed further by its own check).
+    Any,
+    /// Exactly this many octets.
+    Exact(u8),
+    /// A multiple of this many octets, zero allowed.
+    Multiple(u8),
+    /// A non-zero multiple of this many octets.
+    NonZeroMultiple(u8),
+    /// 6 octets, or 8 once the 4-octet AS capability is negotiated (RFC 7606 §7.7).
+    Aggregator,
+}
+
+impl LenRule {
+    #[inline]
+    pub(crate) fn allows(self, n: usize, four_octet_as: bool) -> bool {
+        match self {
+            LenRule::Any => true,
+            LenRule::Exact(k) => n == usize::from(k),
+            LenRule::Multiple(k) => n.is_multiple_of(usize::from(k)),
+            LenRule::NonZeroMultiple(k) => n != 0 && n.is_multiple_of(usize::from(k)),
+            LenRule::Aggregator => n == if four_octet_as { 8 } else { 6 },
+        }
+    }
+}
+
+/// No UPDATE-view slot.
+pub(crate) const NO_SLOT: u8 = u8::MAX;
+
+impl AttrRule {
+    const UNKNOWN: AttrRule = AttrRule {
+        known: false,
+        flags: 0,
+        slot: NO_SLOT,
+        len: LenRule::Any,
+    };
+
+    const fn new(flags: AttrFlags, slot: u8, len: LenRule) -> AttrRule {
+        AttrRule {
+            known: true,
+            flags: flags.0,
+            slot,
+            len,
+        }
+    }
+
+    /// The rule for a type code.
+    #[inline]
+    pub(crate) fn of(t: AttrType) -> AttrRule {
+        RULES
+            .get(usize::from(t.0))
+            .copied()
+            .unwrap_or(AttrRule::UNKNOWN)
+    }
+}
+
+const WK: AttrFlags = AttrFlags::WELL_KNOWN;
+const OT: AttrFlags = AttrFlags::OPTIONAL_TRANSITIVE;
+const ON: AttrFlags = AttrFlags::OPTIONAL_NON_TRANSITIVE;
+
+/// Indexed by type code. Slots are the UPDATE view's (see `update.rs`).
+static RULES: [AttrRule; 256] = {
+    use LenRule::*;
+    let mut r = [AttrRule::UNKNOWN; 256];
+    r[1] = AttrRule::new(WK, 0, Exact(1)); // ORIGIN
+    r[2] = AttrRule::new(WK, 1, Any); // AS_PATH
+    r[3] = AttrRule::new(WK, 2, Exact(4)); // NEXT_HOP
+    r[4] = AttrRule::new(ON, 3, Exact(4)); // MULTI_EXIT_DISC
+    r[5] = AttrRule::new(WK, 4, Exact(4)); // LOCAL_PREF
+    r[6] = AttrRule::new(WK, 5, Exact(0)); // ATOMIC_AGGREGATE
+    r[7] = AttrRule::new(OT, 6, Aggregator); // AGGREGATOR
+    r[8] = AttrRule::new(OT, 7, NonZeroMultiple(4)); // COMMUNITIES
+    r[9] = AttrRule::new(ON, 8, Exact(4)); // ORIGINATOR_ID
+    r[10] = AttrRule::new(ON, 9, NonZeroMultiple(4)); // CLUSTER_LIST
+    r[14] = AttrRule::new(ON, NO_SLOT, Any); // MP_REACH_NLRI
+    r[15] = AttrRule::new(ON, NO_SLOT, Any); // MP_UNREACH_NLRI
+    r[16] = AttrRule::new(OT, 10, Multiple(8)); // EXTENDED_COMMUNITIES
+    r[17] = AttrRule::new(OT, 11, Any); // AS4_PATH
+    r[18] = AttrRule::new(OT, 12, Exact(8)); // AS4_AGGREGATOR
+    r[32] = AttrRule::new(OT, 13, NonZeroMultiple(12)); // LARGE_COMMUNITY
+    r[35] = AttrRule::new(OT, 14, Exact(4)); // OTC
+    r
+};
 
 /// ORIGIN (RFC 4271 §5.1.1).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]

@@ -146,7 +146,8 @@ pub enum Capability {
     EnhancedRouteRefresh,
     /// Long-Lived Graceful Restart (RFC 9494).
     LongLivedGracefulRestart(Vec<LlgrFamily>),
-    /// FQDN (hostname and domain name, draft-walton-bgp-hostname-capability).
+    /// FQDN (hostname and domain name, draft-walton-bgp-hostname-capability). Names that
+    /// are not UTF-8 decode as [`Capability::Unknown`], kept as received.
     Fqdn {
         /// Host name.
         hostname: String,
@@ -388,9 +389,18 @@ impl Capability {
                     Ok((i, (h, d)))
                 };
                 match parse(v) {
-                    Ok(([], (h, d))) => Capability::Fqdn {
-                        hostname: String::from_utf8_lossy(h).into_owned(),
-                        domain: String::from_utf8_lossy(d).into_owned(),
+                    // Names that are not UTF-8 are kept raw: a lossy conversion would not
+                    // re-encode as received and can grow past the 255-octet capability
+                    // length (3 octets per replaced one), so the OPEN would not encode.
+                    Ok(([], (h, d))) => match (core::str::from_utf8(h), core::str::from_utf8(d)) {
+                        (Ok(h), Ok(d)) => Capability::Fqdn {
+                            hostname: h.to_owned(),
+                            domain: d.to_owned(),
+                        },
+                        _ => Capability::Unknown {
+                            code,
+                            value: Bytes::copy_from_slice(v),
+                        },
                     },
                     _ => return Err(bad("host and domain lengths do not match the value")),
                 }
@@ -624,4 +634,38 @@ fn decode_parameters(opt_len: u8, rest: &[u8]) -> Result<Vec<Capability>, Error>
         }
     }
     Ok(caps)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by fuzz/open_capabilities: a hostname of 100 octets that are not UTF-8 became
+    /// 300 octets of U+FFFD, and the decoded OPEN no longer encoded.
+    #[test]
+    fn fqdn_that_is_not_utf8_is_kept_raw_and_round_trips() {
+        let mut value = vec![100];
+        value.extend_from_slice(&[0xff; 100]);
+        value.push(0);
+        let cap = Capability::decode(CapabilityCode::FQDN, &value).unwrap();
+        assert_eq!(
+            cap,
+            Capability::Unknown {
+                code: CapabilityCode::FQDN,
+                value: Bytes::from(value.clone()),
+            }
+        );
+        let open = Open::new(65001, 90, Ipv4Addr::new(192, 0, 2, 1), vec![cap]);
+        let wire = open.encode().unwrap();
+        assert_eq!(Open::decode(&wire).unwrap(), open);
+
+        let utf8 = Capability::decode(CapabilityCode::FQDN, b"\x04gw-1\x03net").unwrap();
+        assert_eq!(
+            utf8,
+            Capability::Fqdn {
+                hostname: "gw-1".into(),
+                domain: "net".into(),
+            }
+        );
+    }
 }

@@ -24,8 +24,8 @@ use std::net::Ipv4Addr;
 
 use crate::aspath::{self, AsPathRef};
 use crate::attributes::{
-    Aggregator, AttrFlags, AttrValue, Attribute, Community, ExtendedCommunity, LargeCommunity,
-    MpReach, MpUnreach, NextHop, Origin,
+    Aggregator, AttrFlags, AttrRule, AttrValue, Attribute, Community, ExtendedCommunity,
+    LargeCommunity, MpReach, MpUnreach, NO_SLOT, NextHop, Origin,
 };
 use crate::error::{AttributeError, AttributeErrorKind, EncodeError, Error, ErrorAction};
 use crate::header::{self, HEADER_LEN};
@@ -57,7 +57,8 @@ impl Span {
     }
 }
 
-/// Slots for the attributes the view indexes.
+/// Slots for the attributes the view indexes (the `slot` column of the attribute rule
+/// table in `attributes.rs`).
 const SLOT_ORIGIN: usize = 0;
 const SLOT_AS_PATH: usize = 1;
 const SLOT_NEXT_HOP: usize = 2;
@@ -74,27 +75,6 @@ const SLOT_AS4_AGGREGATOR: usize = 12;
 const SLOT_LARGE_COMMUNITIES: usize = 13;
 const SLOT_OTC: usize = 14;
 const SLOTS: usize = 15;
-
-fn slot_of(t: AttrType) -> Option<usize> {
-    Some(match t {
-        AttrType::ORIGIN => SLOT_ORIGIN,
-        AttrType::AS_PATH => SLOT_AS_PATH,
-        AttrType::NEXT_HOP => SLOT_NEXT_HOP,
-        AttrType::MULTI_EXIT_DISC => SLOT_MED,
-        AttrType::LOCAL_PREF => SLOT_LOCAL_PREF,
-        AttrType::ATOMIC_AGGREGATE => SLOT_ATOMIC_AGGREGATE,
-        AttrType::AGGREGATOR => SLOT_AGGREGATOR,
-        AttrType::COMMUNITIES => SLOT_COMMUNITIES,
-        AttrType::ORIGINATOR_ID => SLOT_ORIGINATOR_ID,
-        AttrType::CLUSTER_LIST => SLOT_CLUSTER_LIST,
-        AttrType::EXTENDED_COMMUNITIES => SLOT_EXTENDED_COMMUNITIES,
-        AttrType::AS4_PATH => SLOT_AS4_PATH,
-        AttrType::AS4_AGGREGATOR => SLOT_AS4_AGGREGATOR,
-        AttrType::LARGE_COMMUNITIES => SLOT_LARGE_COMMUNITIES,
-        AttrType::OTC => SLOT_OTC,
-        _ => return None,
-    })
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct MpReachIndex {
@@ -424,7 +404,8 @@ impl UpdateRef {
         vstart: usize,
     ) -> Result<Checked, Fault> {
         use AttributeErrorKind as K;
-        let Some(expected) = AttrFlags::expected_for(t) else {
+        let rule = AttrRule::of(t);
+        if !rule.known {
             // RFC 4271 §6.3: an unrecognized well-known attribute is an error; unknown
             // optional attributes are carried (and passed on if transitive).
             if !flags.is_optional() {
@@ -435,7 +416,7 @@ impl UpdateRef {
                 ));
             }
             return Ok(Checked::Carry);
-        };
+        }
         let p = &self.params;
         if t == AttrType::LOCAL_PREF && p.external {
             return Err(Fault::silent(K::Unexpected));
@@ -446,32 +427,15 @@ impl UpdateRef {
         }
         // RFC 7606 §3(c): Optional/Transitive bits in conflict with the definition make
         // the attribute malformed.
-        if flags.0 & (AttrFlags::OPTIONAL | AttrFlags::TRANSITIVE) != expected.0 {
+        if flags.0 & (AttrFlags::OPTIONAL | AttrFlags::TRANSITIVE) != rule.flags {
             return Err(Fault::new(
                 K::Flags,
                 update_subcode::ATTRIBUTE_FLAGS_ERROR,
                 true,
             ));
         }
-        let n = v.len();
         // RFC 7606 §7 length rules; RFC 8092 §5 for LARGE_COMMUNITY, RFC 9234 §5 for OTC.
-        let length_ok = match t {
-            AttrType::ORIGIN => n == 1,
-            AttrType::NEXT_HOP
-            | AttrType::MULTI_EXIT_DISC
-            | AttrType::LOCAL_PREF
-            | AttrType::ORIGINATOR_ID
-            | AttrType::OTC => n == 4,
-            AttrType::ATOMIC_AGGREGATE => n == 0,
-            // §7.7: 6 octets without, 8 with the 4-octet AS capability.
-            AttrType::AGGREGATOR => n == if p.four_octet_as { 8 } else { 6 },
-            AttrType::AS4_AGGREGATOR => n == 8,
-            AttrType::COMMUNITIES | AttrType::CLUSTER_LIST => n != 0 && n.is_multiple_of(4),
-            AttrType::EXTENDED_COMMUNITIES => n.is_multiple_of(8),
-            AttrType::LARGE_COMMUNITIES => n != 0 && n.is_multiple_of(12),
-            _ => true,
-        };
-        if !length_ok {
+        if !rule.len.allows(v.len(), p.four_octet_as) {
             return Err(Fault::length());
         }
         match t {
@@ -516,7 +480,11 @@ impl UpdateRef {
             }
             _ => {}
         }
-        Ok(slot_of(t).map_or(Checked::Carry, Checked::Slot))
+        Ok(if rule.slot == NO_SLOT {
+            Checked::Carry
+        } else {
+            Checked::Slot(usize::from(rule.slot))
+        })
     }
 
     fn check_mp_reach(&self, v: &[u8], vstart: usize) -> Result<MpReachIndex, Fault> {
@@ -582,9 +550,8 @@ impl UpdateRef {
 
     /// Whether an attribute of this type appeared at all (well-formed or not).
     fn was_seen(&self, buf: &Bytes, t: AttrType) -> bool {
-        if let Some(slot) = slot_of(t)
-            && self.slots.get(slot).is_some_and(|s| s.is_present())
-        {
+        let slot = usize::from(AttrRule::of(t).slot);
+        if self.slots.get(slot).is_some_and(|s| s.is_present()) {
             return true;
         }
         self.errors
