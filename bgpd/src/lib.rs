@@ -1,1 +1,9 @@
-//! Placeholder: the daemon arrives with its issue.
+//! `bgpd`: the BGP daemon for cloud VPN gateways, and the [`Speaker`] other tokio programs
+//! can embed.
+//!
+//! The daemon is a thin driver (conventions §1): it owns sockets, timers and channels, feeds
+//! events into `bgp-fsm` sessions and the `bgp-rib` tables, and carries out what they return.
+#![deny(unsafe_code)]
+
+pub mod config;
+pub mod net;

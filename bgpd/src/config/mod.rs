@@ -1,0 +1,1 @@
+//! Configuration: TOML schema, cloud provider profiles and the `bgpd check` rules.
