@@ -3,12 +3,12 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use crate::attributes::{AttrFlags, AttrValue, Attribute, NextHop};
+use crate::attributes::{Aggregator, AttrFlags, AttrValue, Attribute, NextHop};
 use crate::error::EncodeError;
 use crate::header::{self, HEADER_LEN};
 use crate::nlri::{self, Nlri};
 use crate::session::SessionParams;
-use crate::types::{Afi, AttrType, Family, MessageType};
+use crate::types::{AS_TRANS, Afi, AttrType, Family, MessageType};
 
 #[derive(Clone, Debug)]
 enum Mode {
@@ -108,6 +108,13 @@ impl UpdateBuilder {
         mode: Mode,
         attributes: &[Attribute],
     ) -> Result<Self, EncodeError> {
+        let converted;
+        let attributes = if params.four_octet_as {
+            attributes
+        } else {
+            converted = for_two_octet_session(attributes);
+            &converted[..]
+        };
         let mut sorted: Vec<&Attribute> = attributes
             .iter()
             .filter(|a| {
@@ -289,6 +296,42 @@ impl UpdateBuilder {
         }
         header::finish_header(out, o.start);
     }
+}
+
+/// RFC 6793 §4.2.2: towards a speaker without 4-octet AS support, AS_PATH and AGGREGATOR
+/// carry AS_TRANS where an AS needs 4 octets, and AS4_PATH / AS4_AGGREGATOR carry the real
+/// values. Attributes that already hold AS4_* values are left as they are.
+fn for_two_octet_session(attributes: &[Attribute]) -> Vec<Attribute> {
+    let has = |t: AttrType| attributes.iter().any(|a| a.value.type_code() == t);
+    let (has_as4_path, has_as4_agg) = (has(AttrType::AS4_PATH), has(AttrType::AS4_AGGREGATOR));
+    let mut out = Vec::with_capacity(attributes.len() + 2);
+    for a in attributes {
+        match &a.value {
+            AttrValue::AsPath(path) if !has_as4_path => {
+                let (two, four) = path.split_for_two_octet();
+                out.push(Attribute {
+                    flags: a.flags,
+                    value: AttrValue::AsPath(two),
+                });
+                if let Some(four) = four {
+                    out.push(Attribute::new(AttrValue::As4Path(four)));
+                }
+            }
+            AttrValue::Aggregator(agg) if agg.asn > 0xffff && !has_as4_agg => {
+                let trans = Aggregator {
+                    asn: AS_TRANS,
+                    address: agg.address,
+                };
+                out.push(Attribute {
+                    flags: a.flags,
+                    value: AttrValue::Aggregator(trans),
+                });
+                out.push(Attribute::new(AttrValue::As4Aggregator(*agg)));
+            }
+            _ => out.push(a.clone()),
+        }
+    }
+    out
 }
 
 /// A message being filled.

@@ -207,6 +207,16 @@ impl Notification {
         Notification::new(ErrorCode::HOLD_TIMER_EXPIRED, 0, Bytes::new())
     }
 
+    /// Finite State Machine Error with an RFC 6608 subcode (see [`fsm_subcode`]).
+    pub fn fsm_error(subcode: u8) -> Self {
+        Notification::new(ErrorCode::FSM, subcode, Bytes::new())
+    }
+
+    /// Send Hold Timer Expired (8/0, RFC 9687).
+    pub fn send_hold_timer_expired() -> Self {
+        Notification::new(ErrorCode::SEND_HOLD_TIMER_EXPIRED, 0, Bytes::new())
+    }
+
     /// Cease with the given subcode and no data.
     pub fn cease(subcode: u8) -> Self {
         Notification::new(ErrorCode::CEASE, subcode, Bytes::new())

@@ -77,6 +77,18 @@ impl Role {
     /// 4: Peer (lateral).
     pub const PEER: Role = Role(4);
 
+    /// The RFC 9234 name of the role.
+    pub fn name(self) -> Option<&'static str> {
+        Some(match self {
+            Role::PROVIDER => "provider",
+            Role::ROUTE_SERVER => "route-server",
+            Role::RS_CLIENT => "route-server-client",
+            Role::CUSTOMER => "customer",
+            Role::PEER => "peer",
+            _ => return None,
+        })
+    }
+
     /// The role the other side must have for the pair to be consistent (RFC 9234 §4.2).
     pub fn expected_peer_role(self) -> Option<Role> {
         Some(match self {
@@ -87,6 +99,15 @@ impl Role {
             Role::PEER => Role::PEER,
             _ => return None,
         })
+    }
+}
+
+impl core::fmt::Display for Role {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self.name() {
+            Some(n) => f.write_str(n),
+            None => write!(f, "role {}", self.0),
+        }
     }
 }
 

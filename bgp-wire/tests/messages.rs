@@ -506,3 +506,59 @@ fn owned_attribute_forms() {
     assert_eq!(seg.segments[0].kind, SegmentType::Sequence);
     assert_eq!(Family::new(Afi::IPV6, Safi::UNICAST), Family::IPV6_UNICAST);
 }
+
+#[test]
+fn builder_adds_as4_attributes_for_two_octet_sessions() {
+    let two = SessionParams::default();
+    let attrs = [
+        Attribute::new(AttrValue::Origin(Origin::Igp)),
+        Attribute::new(AttrValue::AsPath(AsPath::sequence([65001, 4_200_000_001]))),
+        Attribute::new(AttrValue::Aggregator(bgp_wire::Aggregator {
+            asn: 4_200_000_002,
+            address: Ipv4Addr::new(192, 0, 2, 9),
+        })),
+    ];
+    let b = UpdateBuilder::announce(
+        &two,
+        Family::IPV4_UNICAST,
+        NextHop::V4(Ipv4Addr::new(192, 0, 2, 1)),
+        &attrs,
+    )
+    .unwrap();
+    let msgs = b
+        .messages([Nlri::new("10.0.0.0/8".parse().unwrap())])
+        .unwrap();
+    let Ok(Message::Update(u)) = decode(msgs[0].clone(), &two) else {
+        panic!()
+    };
+    assert!(u.errors().is_empty(), "{:?}", u.errors());
+    assert_eq!(
+        u.as_path().unwrap().asns().collect::<Vec<_>>(),
+        [65001, 23456]
+    );
+    assert_eq!(u.aggregator().unwrap().asn, 23456);
+    // The receiver reconstructs the real values (RFC 6793 §4.2.3).
+    let (path, agg) = merge_as4(
+        &u.as_path().unwrap().to_owned(),
+        u.as4_path().map(|p| p.to_owned()).as_ref(),
+        u.aggregator(),
+        u.as4_aggregator(),
+    );
+    assert_eq!(path, AsPath::sequence([65001, 4_200_000_001]));
+    assert_eq!(agg.unwrap().asn, 4_200_000_002);
+    // A 4-octet session gets no AS4_ attributes.
+    let b = UpdateBuilder::announce(
+        &p4(),
+        Family::IPV4_UNICAST,
+        NextHop::V4(Ipv4Addr::new(192, 0, 2, 1)),
+        &attrs,
+    )
+    .unwrap();
+    let msgs = b
+        .messages([Nlri::new("10.0.0.0/8".parse().unwrap())])
+        .unwrap();
+    let Ok(Message::Update(u)) = decode(msgs[0].clone(), &p4()) else {
+        panic!()
+    };
+    assert!(u.as4_path().is_none() && u.attributes().all(|a| a.type_code != AttrType::AS4_PATH));
+}

@@ -307,12 +307,13 @@ fn third_party_vectors_decode_as_expected_and_round_trip() {
             }
         };
         if let Message::Update(u) = &msg
-            && !u.errors().is_empty() {
-                failures.push(format!(
-                    "{name}: unexpected attribute errors {:?}",
-                    u.errors()
-                ));
-            }
+            && !u.errors().is_empty()
+        {
+            failures.push(format!(
+                "{name}: unexpected attribute errors {:?}",
+                u.errors()
+            ));
+        }
         let actual = render(&msg);
         let mut errors = Vec::new();
         let mut wanted = expected.clone();
