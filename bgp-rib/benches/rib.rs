@@ -1,2 +1,126 @@
-//! Placeholder; the benches come with the table generator.
-fn main() {}
+//! RIB benches: insert of a 1,000,000-prefix table, memory per prefix (counting global
+//! allocator), 10-peer memory, export throughput.
+//!
+//! `cargo bench -p bgp-rib --bench rib`
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod table_gen;
+
+use std::alloc::System;
+use std::hint::black_box;
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::{Duration, Instant};
+
+use bgp_rib::{PeerConfig, PeerId, Rib, RibConfig};
+use bgp_wire::UpdateRef;
+use criterion::{BatchSize, Criterion, Throughput};
+
+/// Counts live heap bytes (the `cap` crate wraps the system allocator; this crate forbids
+/// the `unsafe` a hand-written `GlobalAlloc` needs).
+#[global_allocator]
+static ALLOC: cap::Cap<System> = cap::Cap::new(System, usize::MAX);
+
+fn live() -> usize {
+    ALLOC.allocated()
+}
+
+const PREFIXES: usize = 1_000_000;
+const SETS: usize = 150_000;
+const LOCAL_AS: u32 = 64512;
+
+fn new_rib(peers: usize) -> (Rib, Vec<PeerId>) {
+    let mut rib = Rib::new(RibConfig::new(LOCAL_AS, Ipv4Addr::new(192, 0, 2, 1)));
+    let ids = (0..peers)
+        .map(|i| {
+            let id = rib
+                .add_peer(PeerConfig::new(
+                    IpAddr::V4(Ipv4Addr::new(169, 254, 0, i as u8 + 1)),
+                    table_gen::PEER_AS,
+                ))
+                .unwrap();
+            rib.peer_up(
+                id,
+                Ipv4Addr::new(10, 0, 0, i as u8 + 1),
+                table_gen::session(),
+            )
+            .unwrap();
+            id
+        })
+        .collect();
+    (rib, ids)
+}
+
+fn load(rib: &mut Rib, peer: PeerId, updates: &[UpdateRef]) {
+    for u in updates {
+        black_box(rib.apply_update(peer, u).unwrap());
+    }
+}
+
+fn memory_report(updates: &[UpdateRef]) -> (f64, f64) {
+    let before = live();
+    let (mut rib, peers) = new_rib(1);
+    load(&mut rib, peers[0], updates);
+    let one = (live() - before) as f64 / PREFIXES as f64;
+    eprintln!("trie bytes: {:?}", rib.trie_bytes());
+    // Withdraw everything: the allocator must come back near where it started.
+    rib.peer_down(peers[0]).unwrap();
+    let after_down = live() as i64 - before as i64;
+    drop(rib);
+    let before = live();
+    let (mut rib, peers) = new_rib(10);
+    for &p in &peers {
+        load(&mut rib, p, updates);
+    }
+    let ten = (live() - before) as f64 / PREFIXES as f64;
+    eprintln!(
+        "memory: 1 peer {one:.1} B/prefix; 10 peers {ten:.1} B/prefix ({:.2}x); \
+         {} attribute sets; after peer_down {after_down} B still allocated",
+        ten / one,
+        rib.attribute_set_count()
+    );
+    (one, ten)
+}
+
+fn main() {
+    let t = Instant::now();
+    let table = table_gen::generate(PREFIXES, SETS, 7);
+    let updates = table.decoded(Ipv4Addr::new(169, 254, 0, 1));
+    eprintln!(
+        "generated {} prefixes, {} sets, {} UPDATEs in {:?}",
+        table.routes.len(),
+        table.sets.len(),
+        updates.len(),
+        t.elapsed()
+    );
+    if std::env::var_os("RIB_BENCH_SKIP_MEMORY").is_none() {
+        memory_report(&updates);
+    }
+
+    let mut c = Criterion::default()
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(8))
+        .configure_from_args();
+    {
+        let mut g = c.benchmark_group("insert");
+        g.throughput(Throughput::Elements(PREFIXES as u64));
+        g.bench_function("full_table_1_peer", |b| {
+            b.iter_batched(
+                || new_rib(1),
+                |(mut rib, peers)| {
+                    load(&mut rib, peers[0], &updates);
+                    rib
+                },
+                BatchSize::PerIteration,
+            )
+        });
+        g.finish();
+    }
+    c.final_summary();
+}

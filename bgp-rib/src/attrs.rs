@@ -138,8 +138,9 @@ mod flag {
 /// export read on every comparison, decoded once.
 #[derive(Clone, PartialEq, Eq)]
 pub struct PathAttrs {
-    raw: Bytes,
-    next_hop: NextHopAddr,
+    /// The next hop (see [`encode_next_hop`]) followed by the canonical attributes: one
+    /// allocation, and no 36-octet next-hop field in every set.
+    data: Box<[u8]>,
     local_pref: u32,
     med: u32,
     neighbor_as: u32,
@@ -153,7 +154,7 @@ pub struct PathAttrs {
 impl fmt::Debug for PathAttrs {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("PathAttrs");
-        d.field("next_hop", &self.next_hop)
+        d.field("next_hop", &self.next_hop())
             .field("origin", &self.origin)
             .field("as_path", &self.as_path().collect::<Vec<_>>());
         if let Some(lp) = self.local_pref() {
@@ -294,10 +295,17 @@ fn be32(v: &[u8]) -> Option<u32> {
 
 impl PathAttrs {
     /// Builds a set from canonical bytes (see the module docs) and a next hop.
-    pub(crate) fn from_canonical(raw: Bytes, next_hop: NextHopAddr) -> PathAttrs {
+    pub(crate) fn from_canonical(raw: &[u8], next_hop: NextHopAddr) -> PathAttrs {
+        let mut data = Vec::with_capacity(raw.len() + 33);
+        encode_next_hop(next_hop, &mut data);
+        data.extend_from_slice(raw);
+        PathAttrs::from_key(data.into_boxed_slice())
+    }
+
+    /// Builds a set from its interning key (next hop, then canonical attributes).
+    pub(crate) fn from_key(data: Box<[u8]>) -> PathAttrs {
         let mut a = PathAttrs {
-            raw: Bytes::new(),
-            next_hop,
+            data: Box::new([]),
             local_pref: 0,
             med: 0,
             neighbor_as: 0,
@@ -307,7 +315,8 @@ impl PathAttrs {
             origin: Origin::Incomplete,
             flags: 0,
         };
-        for at in RawAttrs(&raw) {
+        let raw = data.get(next_hop_len(&data)..).unwrap_or(&[]);
+        for at in RawAttrs(raw) {
             let v = at.value;
             match at.type_code {
                 AttrType::ORIGIN => {
@@ -358,18 +367,27 @@ impl PathAttrs {
                 _ => {}
             }
         }
-        a.raw = raw;
+        a.data = data;
         a
+    }
+
+    /// The interning key: encoded next hop, then the canonical attributes.
+    pub(crate) fn key(&self) -> &[u8] {
+        &self.data
+    }
+
+    fn raw(&self) -> &[u8] {
+        self.data.get(next_hop_len(&self.data)..).unwrap_or(&[])
     }
 
     /// The canonical attribute bytes (wire framing, ascending type code, 4-octet AS
     /// numbers, no NEXT_HOP / MP_REACH_NLRI / MP_UNREACH_NLRI).
-    pub fn canonical_bytes(&self) -> &Bytes {
-        &self.raw
+    pub fn canonical_bytes(&self) -> &[u8] {
+        self.raw()
     }
 
     pub(crate) fn raw_attrs(&self) -> RawAttrs<'_> {
-        RawAttrs(&self.raw)
+        RawAttrs(self.raw())
     }
 
     pub(crate) fn find(&self, t: AttrType) -> Option<RawAttr<'_>> {
@@ -378,7 +396,7 @@ impl PathAttrs {
 
     /// The next hop.
     pub fn next_hop(&self) -> NextHopAddr {
-        self.next_hop
+        decode_next_hop(&self.data)
     }
 
     /// ORIGIN (INCOMPLETE when absent).
@@ -515,14 +533,61 @@ impl PathAttrs {
     /// A copy with attribute `t` replaced (or removed with `None`), keeping the canonical
     /// order.
     pub(crate) fn with_attr(&self, t: AttrType, new: Option<(u8, &[u8])>) -> PathAttrs {
-        let mut out = Vec::with_capacity(self.raw.len() + 16);
-        splice_attr(&self.raw, t, new, &mut out);
-        PathAttrs::from_canonical(Bytes::from(out), self.next_hop)
+        let mut out = Vec::with_capacity(self.data.len() + 16);
+        let nh_len = next_hop_len(&self.data);
+        out.extend_from_slice(self.data.get(..nh_len).unwrap_or(&[]));
+        splice_attr(self.raw(), t, new, &mut out);
+        PathAttrs::from_key(out.into_boxed_slice())
     }
 
     /// Approximate heap and inline size, for memory accounting in docs and tests.
     pub fn approx_size(&self) -> usize {
-        core::mem::size_of::<Self>() + self.raw.len()
+        core::mem::size_of::<Self>() + self.data.len()
+    }
+}
+
+/// Appends the next hop as interning key prefix: a length octet (4, 16 or 32) and the
+/// address(es).
+pub(crate) fn encode_next_hop(nh: NextHopAddr, out: &mut Vec<u8>) {
+    match nh {
+        NextHopAddr::V4(a) => {
+            out.push(4);
+            out.extend_from_slice(&a.octets());
+        }
+        NextHopAddr::V6 { global, link_local } => {
+            out.push(if link_local.is_some() { 32 } else { 16 });
+            out.extend_from_slice(&global.octets());
+            if let Some(l) = link_local {
+                out.extend_from_slice(&l.octets());
+            }
+        }
+    }
+}
+
+fn next_hop_len(data: &[u8]) -> usize {
+    1 + usize::from(data.first().copied().unwrap_or(0))
+}
+
+fn decode_next_hop(data: &[u8]) -> NextHopAddr {
+    let v6 = |b: Option<&[u8]>| -> Option<Ipv6Addr> {
+        let a: [u8; 16] = b?.try_into().ok()?;
+        Some(Ipv6Addr::from(a))
+    };
+    match data.first() {
+        Some(4) => NextHopAddr::V4(
+            data.get(1..5)
+                .and_then(be32)
+                .map_or(Ipv4Addr::UNSPECIFIED, Ipv4Addr::from),
+        ),
+        Some(16) => NextHopAddr::V6 {
+            global: v6(data.get(1..17)).unwrap_or(Ipv6Addr::UNSPECIFIED),
+            link_local: None,
+        },
+        Some(32) => NextHopAddr::V6 {
+            global: v6(data.get(1..17)).unwrap_or(Ipv6Addr::UNSPECIFIED),
+            link_local: v6(data.get(17..33)),
+        },
+        _ => NextHopAddr::LOCAL_V4,
     }
 }
 
@@ -697,71 +762,81 @@ struct Slot {
     hash: u64,
 }
 
+/// Slots per arena chunk: the arena grows a chunk at a time instead of doubling, so a
+/// table of 150,000 sets does not carry room for 262,144.
+const CHUNK_BITS: u32 = 10;
+const CHUNK: usize = 1 << CHUNK_BITS;
+
 /// The arena of interned attribute sets with reference counts.
 pub(crate) struct AttrStore {
-    slots: Vec<Option<Slot>>,
+    chunks: Vec<Vec<Option<Slot>>>,
     free: Vec<u32>,
     table: HashTable<u32>,
     hasher: RandomState,
     live: usize,
+    key: Vec<u8>,
+}
+
+fn slot_at(chunks: &[Vec<Option<Slot>>], i: u32) -> Option<&Slot> {
+    chunks
+        .get((i >> CHUNK_BITS) as usize)?
+        .get(i as usize & (CHUNK - 1))?
+        .as_ref()
 }
 
 impl AttrStore {
     pub(crate) fn new() -> Self {
         AttrStore {
-            slots: Vec::new(),
+            chunks: Vec::new(),
             free: Vec::new(),
             table: HashTable::new(),
             hasher: RandomState::new(),
             live: 0,
+            key: Vec::with_capacity(128),
         }
     }
 
-    fn hash(&self, raw: &[u8], nh: &NextHopAddr) -> u64 {
+    fn hash(&self, key: &[u8]) -> u64 {
         let mut h = self.hasher.build_hasher();
-        h.write(raw);
-        core::hash::Hash::hash(nh, &mut h);
+        h.write(key);
         h.finish()
+    }
+
+    fn slot_mut(&mut self, i: u32) -> Option<&mut Option<Slot>> {
+        self.chunks
+            .get_mut((i >> CHUNK_BITS) as usize)?
+            .get_mut(i as usize & (CHUNK - 1))
     }
 
     /// Looks up or inserts the set and takes one reference to it.
     pub(crate) fn intern(&mut self, raw: &[u8], nh: NextHopAddr) -> AttrId {
-        let hash = self.hash(raw, &nh);
-        let slots = &self.slots;
-        if let Some(&id) = self.table.find(hash, |&i| {
-            slots
-                .get(i as usize)
-                .and_then(Option::as_ref)
-                .is_some_and(|s| &s.attrs.raw[..] == raw && s.attrs.next_hop == nh)
-        }) {
-            if let Some(Some(s)) = self.slots.get_mut(id as usize) {
-                s.refs = s.refs.saturating_add(1);
-            }
-            return AttrId(id);
-        }
-        let attrs = PathAttrs::from_canonical(Bytes::copy_from_slice(raw), nh);
-        self.insert_new(attrs, hash)
+        let mut key = core::mem::take(&mut self.key);
+        key.clear();
+        encode_next_hop(nh, &mut key);
+        key.extend_from_slice(raw);
+        let id = self.intern_key(&key, None);
+        self.key = key;
+        id
     }
 
     /// Interns an already built set and takes one reference.
     pub(crate) fn intern_attrs(&mut self, attrs: PathAttrs) -> AttrId {
-        let hash = self.hash(&attrs.raw, &attrs.next_hop);
-        let slots = &self.slots;
+        let key = attrs.data.clone();
+        self.intern_key(&key, Some(attrs))
+    }
+
+    fn intern_key(&mut self, key: &[u8], built: Option<PathAttrs>) -> AttrId {
+        let hash = self.hash(key);
+        let chunks = &self.chunks;
         if let Some(&id) = self.table.find(hash, |&i| {
-            slots
-                .get(i as usize)
-                .and_then(Option::as_ref)
-                .is_some_and(|s| s.attrs == attrs)
+            slot_at(chunks, i).is_some_and(|s| s.attrs.key() == key)
         }) {
-            if let Some(Some(s)) = self.slots.get_mut(id as usize) {
+            if let Some(Some(s)) = self.slot_mut(id) {
                 s.refs = s.refs.saturating_add(1);
             }
             return AttrId(id);
         }
-        self.insert_new(attrs, hash)
-    }
-
-    fn insert_new(&mut self, attrs: PathAttrs, hash: u64) -> AttrId {
+        let attrs = built.unwrap_or_else(|| PathAttrs::from_key(key.to_vec().into_boxed_slice()));
         let slot = Slot {
             attrs,
             refs: 1,
@@ -769,37 +844,41 @@ impl AttrStore {
         };
         let id = match self.free.pop() {
             Some(i) => {
-                if let Some(s) = self.slots.get_mut(i as usize) {
+                if let Some(s) = self.slot_mut(i) {
                     *s = Some(slot);
                 }
                 i
             }
             None => {
-                self.slots.push(Some(slot));
-                (self.slots.len() - 1) as u32
+                if self.chunks.last().is_none_or(|c| c.len() >= CHUNK) {
+                    self.chunks.push(Vec::with_capacity(CHUNK));
+                }
+                let n = self.chunks.len() - 1;
+                let last = self.chunks.last_mut();
+                let at = last.as_ref().map_or(0, |c| c.len());
+                if let Some(c) = last {
+                    c.push(Some(slot));
+                }
+                ((n << CHUNK_BITS) + at) as u32
             }
         };
-        let slots = &self.slots;
-        self.table.insert_unique(hash, id, |&i| {
-            slots
-                .get(i as usize)
-                .and_then(Option::as_ref)
-                .map_or(0, |s| s.hash)
-        });
+        let chunks = &self.chunks;
+        self.table
+            .insert_unique(hash, id, |&i| slot_at(chunks, i).map_or(0, |s| s.hash));
         self.live += 1;
         AttrId(id)
     }
 
     /// Takes another reference.
     pub(crate) fn retain(&mut self, id: AttrId) {
-        if let Some(Some(s)) = self.slots.get_mut(id.index()) {
+        if let Some(Some(s)) = self.slot_mut(id.0) {
             s.refs = s.refs.saturating_add(1);
         }
     }
 
     /// Drops a reference; frees the set with the last one.
     pub(crate) fn release(&mut self, id: AttrId) {
-        let Some(Some(s)) = self.slots.get_mut(id.index()) else {
+        let Some(Some(s)) = self.slot_mut(id.0) else {
             return;
         };
         s.refs = s.refs.saturating_sub(1);
@@ -810,21 +889,21 @@ impl AttrStore {
         if let Ok(e) = self.table.find_entry(hash, |&i| i == id.0) {
             e.remove();
         }
-        if let Some(s) = self.slots.get_mut(id.index()) {
+        if let Some(s) = self.slot_mut(id.0) {
             *s = None;
         }
         self.free.push(id.0);
         self.live -= 1;
         if self.live == 0 {
             // Give the arena back once the table is empty.
-            self.slots = Vec::new();
+            self.chunks = Vec::new();
             self.free = Vec::new();
             self.table = HashTable::new();
         }
     }
 
     pub(crate) fn get(&self, id: AttrId) -> Option<&PathAttrs> {
-        self.slots.get(id.index())?.as_ref().map(|s| &s.attrs)
+        slot_at(&self.chunks, id.0).map(|s| &s.attrs)
     }
 
     /// Number of live sets.
@@ -851,7 +930,7 @@ mod tests {
             Attribute::new(AttrValue::NextHop(Ipv4Addr::new(1, 2, 3, 4))),
         ];
         let raw = canon(&attrs);
-        let a = PathAttrs::from_canonical(Bytes::from(raw), NextHopAddr::V4(Ipv4Addr::LOCALHOST));
+        let a = PathAttrs::from_canonical(&raw, NextHopAddr::V4(Ipv4Addr::LOCALHOST));
         let types: Vec<u8> = a.raw_attrs().map(|x| x.type_code.0).collect();
         assert_eq!(types, [1, 2, 4, 8]);
         assert_eq!(a.med(), Some(7));
@@ -870,7 +949,7 @@ mod tests {
             Attribute::new(AttrValue::Origin(Origin::Igp)),
             Attribute::new(AttrValue::Med(1)),
         ]);
-        let a = PathAttrs::from_canonical(Bytes::from(raw), NextHopAddr::LOCAL_V4);
+        let a = PathAttrs::from_canonical(&raw, NextHopAddr::LOCAL_V4);
         let b = a.with_attr(AttrType::LOCAL_PREF, Some((0x40, &200u32.to_be_bytes())));
         assert_eq!(b.local_pref(), Some(200));
         let types: Vec<u8> = b.raw_attrs().map(|x| x.type_code.0).collect();

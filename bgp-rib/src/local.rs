@@ -5,7 +5,6 @@
 use std::collections::HashMap;
 
 use bgp_wire::{AsPath, AttrValue, Attribute, Community, Origin};
-use bytes::Bytes;
 use ipnet::IpNet;
 
 use crate::attrs::{Canonicalizer, NextHopAddr, PathAttrs};
@@ -66,7 +65,7 @@ impl LocalRoute {
             IpNet::V4(_) => NextHopAddr::LOCAL_V4,
             IpNet::V6(_) => NextHopAddr::LOCAL_V6,
         };
-        PathAttrs::from_canonical(Bytes::from(raw), nh)
+        PathAttrs::from_canonical(&raw, nh)
     }
 }
 

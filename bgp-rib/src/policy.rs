@@ -428,7 +428,6 @@ mod tests {
     use super::*;
     use crate::attrs::{Canonicalizer, NextHopAddr};
     use bgp_wire::{AsPath, AttrValue, Attribute, Origin};
-    use bytes::Bytes;
 
     fn attrs(path: &[u32], comms: &[Community]) -> PathAttrs {
         let mut v = vec![
@@ -439,7 +438,7 @@ mod tests {
             v.push(Attribute::new(AttrValue::Communities(comms.to_vec())));
         }
         let raw = Canonicalizer::new().canonical_attributes(&v).to_vec();
-        PathAttrs::from_canonical(Bytes::from(raw), NextHopAddr::LOCAL_V4)
+        PathAttrs::from_canonical(&raw, NextHopAddr::LOCAL_V4)
     }
 
     fn p(s: &str) -> IpNet {

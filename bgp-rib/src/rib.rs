@@ -15,7 +15,8 @@ use crate::attrs::{AttrId, AttrStore, Canonicalizer, NextHopAddr, PathAttrs};
 use crate::best::{self, Candidate, PathStatus};
 use crate::peer::{MaxPrefixAction, Peer, PeerConfig, PeerId, PeerKind};
 use crate::policy::{Action, Verdict, apply_action};
-use crate::table::{Path, PathList, Sources};
+use crate::table::{self as tbl, Lists, Path, Slot, Sources};
+use prefix_trie::map::Entry;
 
 /// RIB-wide configuration.
 #[derive(Clone, Debug)]
@@ -159,48 +160,57 @@ pub(crate) trait Pfx: prefix_trie::Prefix + Copy + Into<IpNet> + fmt::Debug {
     #[allow(dead_code)]
     const FAMILY: Family;
     #[allow(dead_code)]
-    fn table(t: &Tables) -> &PrefixMap<Self, PathList>;
-    fn table_mut(t: &mut Tables) -> &mut PrefixMap<Self, PathList>;
+    fn table(t: &Tables) -> &PrefixMap<Self, Slot>;
+    fn split(t: &mut Tables) -> (&mut PrefixMap<Self, Slot>, &mut Lists);
 }
 
 impl Pfx for Ipv4Net {
     const FAMILY: Family = Family::IPV4_UNICAST;
-    fn table(t: &Tables) -> &PrefixMap<Self, PathList> {
+    fn table(t: &Tables) -> &PrefixMap<Self, Slot> {
         &t.v4
     }
-    fn table_mut(t: &mut Tables) -> &mut PrefixMap<Self, PathList> {
-        &mut t.v4
+    fn split(t: &mut Tables) -> (&mut PrefixMap<Self, Slot>, &mut Lists) {
+        (&mut t.v4, &mut t.lists)
     }
 }
 
 impl Pfx for Ipv6Net {
     const FAMILY: Family = Family::IPV6_UNICAST;
-    fn table(t: &Tables) -> &PrefixMap<Self, PathList> {
+    fn table(t: &Tables) -> &PrefixMap<Self, Slot> {
         &t.v6
     }
-    fn table_mut(t: &mut Tables) -> &mut PrefixMap<Self, PathList> {
-        &mut t.v6
+    fn split(t: &mut Tables) -> (&mut PrefixMap<Self, Slot>, &mut Lists) {
+        (&mut t.v6, &mut t.lists)
     }
 }
 
 /// The two unicast tables.
 pub(crate) struct Tables {
-    pub v4: PrefixMap<Ipv4Net, PathList>,
-    pub v6: PrefixMap<Ipv6Net, PathList>,
+    pub v4: PrefixMap<Ipv4Net, Slot>,
+    pub v6: PrefixMap<Ipv6Net, Slot>,
+    /// Path lists of prefixes with several paths, both families.
+    pub lists: Lists,
 }
 
 /// Reusable buffers, so that steady-state import allocates nothing per prefix.
 #[derive(Default)]
 pub(crate) struct Scratch {
-    cands: Vec<Candidate>,
-    status: Vec<PathStatus>,
-    order: Vec<usize>,
-    reordered: Vec<Path>,
+    sel: SelScratch,
+    work: Vec<Path>,
     old_used: Vec<(u32, AttrId)>,
     verdict: Verdict,
     /// Import outcomes of the current UPDATE: rules applied → interned result.
     outcomes: Vec<(Vec<u16>, Option<AttrId>)>,
     released: Vec<AttrId>,
+}
+
+/// Buffers of [`SelectCtx::reselect`].
+#[derive(Default)]
+pub(crate) struct SelScratch {
+    cands: Vec<Candidate>,
+    status: Vec<PathStatus>,
+    order: Vec<usize>,
+    reordered: Vec<Path>,
 }
 
 /// Read-only view of what selection needs.
@@ -265,8 +275,8 @@ impl SelectCtx<'_> {
     }
 
     /// Re-ranks the paths of one prefix in place.
-    fn reselect(&self, list: &mut PathList, s: &mut Scratch) {
-        if let PathList::One(p) = list {
+    fn reselect(&self, paths: &mut [Path], s: &mut SelScratch) {
+        if let [p] = paths {
             let eligible = self.attrs.get(p.attrs).and_then(|a| self.igp_cost(a));
             p.set_status(if eligible.is_some() {
                 PathStatus::Best
@@ -275,7 +285,6 @@ impl SelectCtx<'_> {
             });
             return;
         }
-        let paths = list.as_mut_slice();
         s.cands.clear();
         s.cands.extend(paths.iter().map(|&p| self.candidate(p)));
         best::rank(
@@ -301,14 +310,14 @@ impl SelectCtx<'_> {
     }
 }
 
-fn snapshot(list: &PathList, out: &mut Vec<(u32, AttrId)>) {
+fn snapshot(paths: &[Path], out: &mut Vec<(u32, AttrId)>) {
     out.clear();
-    out.extend(list.used().iter().map(|p| p.identity()));
+    out.extend(tbl::used(paths).iter().map(|p| p.identity()));
 }
 
 /// The change between the used paths before (`old`) and now.
-fn diff(old: &[(u32, AttrId)], list: Option<&PathList>) -> Option<ChangeKind> {
-    let used = list.map_or(&[][..], PathList::used);
+fn diff(old: &[(u32, AttrId)], paths: &[Path]) -> Option<ChangeKind> {
+    let used = tbl::used(paths);
     match (old.first(), used.first()) {
         (None, None) => None,
         (Some(_), None) => Some(ChangeKind::Withdrawn),
@@ -369,6 +378,7 @@ impl Rib {
             tables: Tables {
                 v4: PrefixMap::new(),
                 v6: PrefixMap::new(),
+                lists: Lists::default(),
             },
             resolver: Box::new(AllReachable),
             canon: Canonicalizer::new(),
@@ -512,6 +522,7 @@ impl Rib {
         } = self;
         let mut emptied: Vec<P> = Vec::new();
         let mut removed_sources: Vec<u32> = Vec::new();
+        let (map, lists) = P::split(tables);
         {
             let ctx = SelectCtx {
                 attrs,
@@ -520,34 +531,33 @@ impl Rib {
                 resolver: resolver.as_ref(),
                 cfg,
             };
-            let mut old = core::mem::take(&mut scratch.old_used);
-            for (prefix, list) in P::table_mut(tables).iter_mut() {
-                let hit = list
-                    .as_slice()
+            let Scratch {
+                sel,
+                work,
+                old_used: old,
+                released,
+                ..
+            } = scratch;
+            for (prefix, slot) in map.iter_mut() {
+                let hit = lists
+                    .get(slot)
                     .iter()
                     .any(|&p| pred(sources.peer(p.source()), p));
                 if !hit && !reselect_all {
                     continue;
                 }
-                snapshot(list, &mut old);
-                let mut i = 0;
-                let mut empty = false;
-                while i < list.len() {
-                    let Some(&p) = list.as_slice().get(i) else {
-                        break;
-                    };
-                    if pred(sources.peer(p.source()), p) {
-                        scratch.released.push(p.attrs);
+                lists.load(slot, work);
+                snapshot(work, old);
+                work.retain(|&p| {
+                    let gone = pred(sources.peer(p.source()), p);
+                    if gone {
+                        released.push(p.attrs);
                         removed_sources.push(p.source());
-                        if !list.remove(i) {
-                            empty = true;
-                            break;
-                        }
-                    } else {
-                        i += 1;
                     }
-                }
-                if empty {
+                    !gone
+                });
+                if work.is_empty() {
+                    lists.store(slot, &[]);
                     emptied.push(prefix);
                     if !old.is_empty() {
                         changes.push(Change {
@@ -557,19 +567,22 @@ impl Rib {
                     }
                     continue;
                 }
-                ctx.reselect(list, scratch);
-                if let Some(kind) = diff(&old, Some(list)) {
+                ctx.reselect(work, sel);
+                if let Some(kind) = diff(old, work) {
                     changes.push(Change {
                         prefix: prefix.into(),
                         kind,
                     });
                 }
+                lists.store(slot, work);
             }
-            scratch.old_used = old;
         }
-        let table = P::table_mut(tables);
         for p in emptied {
-            table.remove(&p);
+            map.remove(&p);
+        }
+        if map.is_empty() {
+            // Give the trie's arrays back (removal keeps their capacity).
+            *map = PrefixMap::new();
         }
         for s in removed_sources {
             let peer = sources.peer(s);
@@ -581,6 +594,7 @@ impl Rib {
         for id in scratch.released.drain(..) {
             attrs.release(id);
         }
+        scratch.released.shrink_to(1024);
     }
 
     /// Sets (`Some`, carrying one reference to `new`) or removes (`None`) the path of
@@ -609,115 +623,91 @@ impl Rib {
             resolver: resolver.as_ref(),
             cfg,
         };
-        let table = P::table_mut(tables);
+        let (map, lists) = P::split(tables);
+        let Scratch {
+            sel,
+            work,
+            old_used: old,
+            ..
+        } = scratch;
         let mut release = None;
-        let effect = match table.get_mut(&prefix) {
-            None => match new {
+        let mut now_empty = false;
+        let effect = match map.entry(prefix) {
+            Entry::Vacant(v) => match new {
                 None => Effect::Absent,
                 Some(id) => {
-                    let mut list = PathList::One(Path::new(id, source));
-                    ctx.reselect(&mut list, scratch);
-                    if list.best().is_some() {
+                    let mut path = [Path::new(id, source)];
+                    ctx.reselect(&mut path, sel);
+                    if tbl::best(&path).is_some() {
                         changes.push(Change {
                             prefix: prefix.into(),
                             kind: ChangeKind::Best,
                         });
                     }
-                    table.insert(prefix, list);
+                    let [p] = path;
+                    v.insert(Slot::one(p));
                     Effect::Added
                 }
             },
-            Some(list) => {
-                let at = list.as_slice().iter().position(|p| p.source() == source);
-                let effect = match (at, new) {
+            Entry::Occupied(mut o) => {
+                let slot = o.get_mut();
+                lists.load(slot, work);
+                snapshot(work, old);
+                let at = work.iter().position(|p| p.source() == source);
+                let effect = match (at.and_then(|i| work.get_mut(i).map(|p| (i, p))), new) {
                     (None, None) => Effect::Absent,
-                    (Some(i), Some(id)) => {
-                        let slot = list.as_mut_slice().get_mut(i);
-                        match slot {
-                            Some(p) if p.attrs == id => {
-                                // Same attributes again: refreshes a stale path.
-                                p.set_stale(false);
-                                release = Some(id);
-                                Effect::Unchanged
-                            }
-                            Some(p) => {
-                                release = Some(p.attrs);
-                                *p = Path::new(id, source);
-                                Effect::Replaced
-                            }
-                            None => Effect::Absent,
+                    (Some((_, p)), Some(id)) if p.attrs == id => {
+                        // Same attributes again: refreshes a stale path.
+                        release = Some(id);
+                        if p.is_stale() {
+                            p.set_stale(false);
+                            lists.store(slot, work);
                         }
+                        Effect::Unchanged
                     }
-                    (Some(i), None) => {
-                        release = list.as_slice().get(i).map(|p| p.attrs);
+                    (Some((_, p)), Some(id)) => {
+                        release = Some(p.attrs);
+                        *p = Path::new(id, source);
+                        Effect::Replaced
+                    }
+                    (Some((i, p)), None) => {
+                        release = Some(p.attrs);
+                        work.remove(i);
                         Effect::Removed
                     }
                     (None, Some(id)) => {
-                        let mut old = core::mem::take(&mut scratch.old_used);
-                        snapshot(list, &mut old);
-                        scratch.old_used = old;
-                        list.push(Path::new(id, source));
-                        ctx.reselect(list, scratch);
-                        if let Some(kind) = diff(&scratch.old_used, Some(list)) {
-                            changes.push(Change {
-                                prefix: prefix.into(),
-                                kind,
-                            });
-                        }
+                        work.push(Path::new(id, source));
                         Effect::Added
                     }
                 };
-                match (effect, at) {
-                    (Effect::Replaced, _) => {
-                        let mut old = core::mem::take(&mut scratch.old_used);
-                        // The replaced path's identity was (source, released attrs).
-                        old.clear();
-                        let replaced = release;
-                        old.extend(list.used().iter().map(|p| {
-                            if p.source() == source
-                                && let Some(r) = replaced
-                            {
-                                (source, r)
-                            } else {
-                                p.identity()
-                            }
-                        }));
-                        ctx.reselect(list, scratch);
-                        if let Some(kind) = diff(&old, Some(list)) {
+                if matches!(effect, Effect::Added | Effect::Replaced | Effect::Removed) {
+                    if work.is_empty() {
+                        lists.store(slot, &[]);
+                        o.remove();
+                        now_empty = true;
+                        if !old.is_empty() {
+                            changes.push(Change {
+                                prefix: prefix.into(),
+                                kind: ChangeKind::Withdrawn,
+                            });
+                        }
+                    } else {
+                        ctx.reselect(work, sel);
+                        if let Some(kind) = diff(old, work) {
                             changes.push(Change {
                                 prefix: prefix.into(),
                                 kind,
                             });
                         }
-                        scratch.old_used = old;
+                        lists.store(slot, work);
                     }
-                    (Effect::Removed, Some(i)) => {
-                        let mut old = core::mem::take(&mut scratch.old_used);
-                        snapshot(list, &mut old);
-                        if list.remove(i) {
-                            ctx.reselect(list, scratch);
-                            if let Some(kind) = diff(&old, Some(list)) {
-                                changes.push(Change {
-                                    prefix: prefix.into(),
-                                    kind,
-                                });
-                            }
-                        } else {
-                            table.remove(&prefix);
-                            if !old.is_empty() {
-                                changes.push(Change {
-                                    prefix: prefix.into(),
-                                    kind: ChangeKind::Withdrawn,
-                                });
-                            }
-                        }
-                        scratch.old_used = old;
-                    }
-                    _ => {}
                 }
                 effect
             }
         };
+        if now_empty && map.is_empty() {
+            *map = PrefixMap::new();
+        }
         if let Some(id) = release {
             attrs.release(id);
         }
@@ -755,11 +745,8 @@ impl Rib {
     }
 
     fn has_path(&self, prefix: IpNet, source: u32) -> bool {
-        let list = match prefix {
-            IpNet::V4(p) => self.tables.v4.get(&p.trunc()),
-            IpNet::V6(p) => self.tables.v6.get(&p.trunc()),
-        };
-        list.is_some_and(|l| l.as_slice().iter().any(|p| p.source() == source))
+        self.paths(prefix)
+            .is_some_and(|l| l.iter().any(|p| p.source() == source))
     }
 
     fn session(&self, peer: PeerId) -> Result<SessionParams, RibError> {
@@ -1028,12 +1015,23 @@ impl Rib {
 
     fn mark_stale<P: Pfx>(&mut self, peer: PeerId) {
         let sources = &self.sources;
-        for (_, list) in P::table_mut(&mut self.tables).iter_mut() {
-            for p in list.as_mut_slice() {
+        let work = &mut self.scratch.work;
+        let (map, lists) = P::split(&mut self.tables);
+        for (_, slot) in map.iter_mut() {
+            if !lists
+                .get(slot)
+                .iter()
+                .any(|p| sources.peer(p.source()) == peer)
+            {
+                continue;
+            }
+            lists.load(slot, work);
+            for p in work.iter_mut() {
                 if sources.peer(p.source()) == peer {
                     p.set_stale(true);
                 }
             }
+            lists.store(slot, work);
         }
     }
 
@@ -1073,23 +1071,24 @@ impl Rib {
         })
     }
 
-    fn list(&self, prefix: IpNet) -> Option<&PathList> {
-        match prefix {
+    pub(crate) fn paths(&self, prefix: IpNet) -> Option<&[Path]> {
+        let slot = match prefix {
             IpNet::V4(p) => self.tables.v4.get(&p.trunc()),
             IpNet::V6(p) => self.tables.v6.get(&p.trunc()),
-        }
+        }?;
+        Some(self.tables.lists.get(slot))
     }
 
     /// The best path of a prefix.
     pub fn best(&self, prefix: IpNet) -> Option<Route<'_>> {
-        let p = self.list(prefix)?.best()?;
+        let p = tbl::best(self.paths(prefix)?)?;
         self.route(prefix.trunc(), p)
     }
 
     /// The best path and the other multipath (ECMP) members, best first.
     pub fn multipath(&self, prefix: IpNet) -> Vec<Route<'_>> {
-        self.list(prefix).map_or(Vec::new(), |l| {
-            l.used()
+        self.paths(prefix).map_or(Vec::new(), |l| {
+            tbl::used(l)
                 .iter()
                 .filter_map(|&p| self.route(prefix.trunc(), p))
                 .collect()
@@ -1099,9 +1098,8 @@ impl Rib {
     /// Every path of a prefix with its standing — best, multipath, or the selection step
     /// it lost at — best first.
     pub fn explain(&self, prefix: IpNet) -> Vec<Route<'_>> {
-        self.list(prefix).map_or(Vec::new(), |l| {
-            l.as_slice()
-                .iter()
+        self.paths(prefix).map_or(Vec::new(), |l| {
+            l.iter()
                 .filter_map(|&p| self.route(prefix.trunc(), p))
                 .collect()
         })
@@ -1112,7 +1110,7 @@ impl Rib {
         self.tables
             .v4
             .iter()
-            .filter_map(|(p, l)| self.route(IpNet::V4(p), l.best()?))
+            .filter_map(|(p, l)| self.route(IpNet::V4(p), tbl::best(self.tables.lists.get(l))?))
     }
 
     /// The best path of every IPv6 prefix, in prefix order.
@@ -1120,7 +1118,7 @@ impl Rib {
         self.tables
             .v6
             .iter()
-            .filter_map(|(p, l)| self.route(IpNet::V6(p), l.best()?))
+            .filter_map(|(p, l)| self.route(IpNet::V6(p), tbl::best(self.tables.lists.get(l))?))
     }
 
     /// Number of prefixes with at least one path (IPv4, IPv6).
@@ -1144,6 +1142,12 @@ impl Rib {
     /// The interned attribute set `id`.
     pub fn attributes(&self, id: AttrId) -> Option<&PathAttrs> {
         self.attrs.get(id)
+    }
+
+    /// Bytes held by the IPv4 and IPv6 tries themselves (nodes and value slots, not what
+    /// the values point to), for memory accounting.
+    pub fn trie_bytes(&self) -> (usize, usize) {
+        (self.tables.v4.mem_size(), self.tables.v6.mem_size())
     }
 
     /// Whether nothing at all is stored.

@@ -58,78 +58,112 @@ impl Path {
     }
 }
 
-/// The paths of one prefix, best first, then the multipath members, then the rest.
-#[derive(Clone, Debug)]
-pub(crate) enum PathList {
-    One(Path),
-    Many(Vec<Path>),
+/// Status code no path carries: marks a [`Slot`] whose `attrs` is a [`Lists`] index.
+const LIST_MARK: u32 = 15 << STATUS_SHIFT;
+
+/// The trie value of a prefix: its only path inline (8 octets, the common case in a
+/// full table), or an index into [`Lists`] when there are several.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Slot(Path);
+
+impl Slot {
+    pub(crate) fn one(p: Path) -> Slot {
+        Slot(p)
+    }
+    fn list_index(self) -> Option<usize> {
+        (self.0.tag & STATUS_MASK == LIST_MARK).then_some(self.0.attrs.0 as usize)
+    }
 }
 
-impl PathList {
-    pub(crate) fn as_slice(&self) -> &[Path] {
-        match self {
-            PathList::One(p) => core::slice::from_ref(p),
-            PathList::Many(v) => v,
+/// Path lists of prefixes with more than one path, best first, then the multipath
+/// members, then the rest. Exact-size boxes: ten paths take 80 octets.
+#[derive(Default)]
+pub(crate) struct Lists {
+    lists: Vec<Box<[Path]>>,
+    free: Vec<u32>,
+    live: usize,
+}
+
+impl Lists {
+    /// The paths of a slot.
+    pub(crate) fn get<'a>(&'a self, slot: &'a Slot) -> &'a [Path] {
+        match slot.list_index() {
+            None => core::slice::from_ref(&slot.0),
+            Some(i) => self.lists.get(i).map_or(&[][..], |b| &b[..]),
         }
     }
-    pub(crate) fn as_mut_slice(&mut self) -> &mut [Path] {
-        match self {
-            PathList::One(p) => core::slice::from_mut(p),
-            PathList::Many(v) => v,
-        }
+
+    /// Copies the paths of a slot into `out`.
+    pub(crate) fn load(&self, slot: &Slot, out: &mut Vec<Path>) {
+        out.clear();
+        out.extend_from_slice(self.get(slot));
     }
-    pub(crate) fn push(&mut self, p: Path) {
-        match self {
-            PathList::One(first) => {
-                *self = PathList::Many(vec![*first, p]);
-            }
-            PathList::Many(v) => {
-                // Exact growth: a prefix with ten peers keeps ten paths, not sixteen.
-                v.reserve_exact(1);
-                v.push(p);
-            }
-        }
-    }
-    /// Removes the path at `i`; `false` if that left the list empty (the caller removes
-    /// the prefix).
-    pub(crate) fn remove(&mut self, i: usize) -> bool {
-        match self {
-            PathList::One(_) => false,
-            PathList::Many(v) => {
-                if i < v.len() {
-                    v.remove(i);
+
+    /// Stores `paths` into the slot. With no paths, frees what the slot held; the caller
+    /// removes the prefix.
+    pub(crate) fn store(&mut self, slot: &mut Slot, paths: &[Path]) {
+        let current = slot.list_index();
+        match (paths, current) {
+            ([only], None) => *slot = Slot(*only),
+            ([], None) => {}
+            ([], Some(i)) | ([_], Some(i)) => {
+                if let Some(b) = self.lists.get_mut(i) {
+                    *b = Box::new([]);
                 }
-                match v.as_slice() {
-                    [] => false,
-                    [only] => {
-                        *self = PathList::One(*only);
-                        true
+                self.free.push(i as u32);
+                self.live -= 1;
+                if let [only] = paths {
+                    *slot = Slot(*only);
+                }
+                if self.live == 0 {
+                    self.lists = Vec::new();
+                    self.free = Vec::new();
+                }
+            }
+            (many, Some(i)) => {
+                if let Some(b) = self.lists.get_mut(i) {
+                    if b.len() == many.len() {
+                        b.copy_from_slice(many);
+                    } else {
+                        *b = many.into();
                     }
-                    _ => {
-                        if v.capacity() > v.len() + 2 {
-                            v.shrink_to_fit();
+                }
+            }
+            (many, None) => {
+                let i = match self.free.pop() {
+                    Some(i) => {
+                        if let Some(b) = self.lists.get_mut(i as usize) {
+                            *b = many.into();
                         }
-                        true
+                        i
                     }
-                }
+                    None => {
+                        self.lists.push(many.into());
+                        (self.lists.len() - 1) as u32
+                    }
+                };
+                self.live += 1;
+                *slot = Slot(Path {
+                    attrs: AttrId(i),
+                    tag: LIST_MARK,
+                });
             }
         }
     }
-    pub(crate) fn len(&self) -> usize {
-        self.as_slice().len()
-    }
-    pub(crate) fn best(&self) -> Option<Path> {
-        self.as_slice()
-            .first()
-            .copied()
-            .filter(|p| p.status() == PathStatus::Best)
-    }
-    /// The best path and multipath members.
-    pub(crate) fn used(&self) -> &[Path] {
-        let s = self.as_slice();
-        let n = s.iter().take_while(|p| p.status().is_used()).count();
-        s.get(..n).unwrap_or(&[])
-    }
+}
+
+/// The best path and multipath members at the front of a path list.
+pub(crate) fn used(paths: &[Path]) -> &[Path] {
+    let n = paths.iter().take_while(|p| p.status().is_used()).count();
+    paths.get(..n).unwrap_or(&[])
+}
+
+/// The best path of a path list.
+pub(crate) fn best(paths: &[Path]) -> Option<Path> {
+    paths
+        .first()
+        .copied()
+        .filter(|p| p.status() == PathStatus::Best)
 }
 
 struct SourceEntry {
@@ -264,7 +298,23 @@ mod tests {
         assert_eq!(p.status(), PathStatus::Best);
         assert!(!p.is_stale());
         assert_eq!(core::mem::size_of::<Path>(), 8);
-        assert_eq!(core::mem::size_of::<PathList>(), 24);
+        assert_eq!(core::mem::size_of::<Slot>(), 8);
+    }
+
+    #[test]
+    fn lists_store_inline_and_boxed() {
+        let mut lists = Lists::default();
+        let a = Path::new(AttrId(1), 1);
+        let b = Path::new(AttrId(2), 2);
+        let mut slot = Slot::one(a);
+        assert_eq!(lists.get(&slot), &[a]);
+        lists.store(&mut slot, &[a, b]);
+        assert_eq!(lists.get(&slot), &[a, b]);
+        assert_eq!(lists.live, 1);
+        lists.store(&mut slot, &[b]);
+        assert_eq!(lists.get(&slot), &[b]);
+        assert_eq!(lists.live, 0);
+        assert!(lists.lists.is_empty());
     }
 
     #[test]
