@@ -55,6 +55,7 @@
 
 mod attrs;
 pub mod best;
+pub mod export;
 mod local;
 mod peer;
 pub mod policy;
@@ -63,6 +64,7 @@ mod table;
 
 pub use attrs::{AsPathIter, AttrId, NextHopAddr, PathAttrs};
 pub use best::{LostAt, PathStatus};
+pub use export::{ExportBatch, GroupId, may_advertise};
 pub use local::{LocalRoute, OriginCondition};
 pub use peer::{MaxPrefix, MaxPrefixAction, PeerConfig, PeerId, PeerKind};
 pub use policy::Policy;

@@ -131,6 +131,8 @@ pub(crate) struct Peer {
     pub tunnel_med: Option<u32>,
     /// Graceful restart helper: paths are stale until End-of-RIB or the timer.
     pub restarting: bool,
+    /// Update group while the session is up.
+    pub group: Option<u32>,
 }
 
 impl Peer {
@@ -153,6 +155,7 @@ impl Peer {
             tunnel_prepend: 0,
             tunnel_med: None,
             restarting: false,
+            group: None,
         }
     }
 

@@ -93,7 +93,7 @@ pub struct Change {
 }
 
 /// Errors of the RIB API (configuration misuse; input from peers never errors).
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, PartialEq, Eq, Debug)]
 #[non_exhaustive]
 pub enum RibError {
     /// No such peer.
@@ -104,6 +104,11 @@ pub enum RibError {
     TooManyPeers,
     /// The prefix's family does not match the next hop given.
     FamilyMismatch,
+    /// No such update group.
+    UnknownGroup(crate::export::GroupId),
+    /// Encoding an UPDATE failed (inconsistent configuration, e.g. an IPv6 next hop for
+    /// IPv4 prefixes on a session without extended next hop).
+    Encode(bgp_wire::EncodeError),
 }
 
 impl fmt::Display for RibError {
@@ -113,6 +118,8 @@ impl fmt::Display for RibError {
             RibError::PeerNotUp(p) => write!(f, "peer {} is not up: call peer_up first", p.0),
             RibError::TooManyPeers => f.write_str("too many peers (limit 65535)"),
             RibError::FamilyMismatch => f.write_str("prefix and next hop families differ"),
+            RibError::UnknownGroup(g) => write!(f, "unknown update group {g:?}"),
+            RibError::Encode(e) => write!(f, "encoding an UPDATE failed: {e:?}"),
         }
     }
 }
@@ -354,6 +361,7 @@ pub struct Rib {
     canon: Canonicalizer,
     scratch: Scratch,
     pub(crate) local: crate::local::LocalRoutes,
+    pub(crate) groups: Vec<Option<crate::export::Group>>,
 }
 
 impl fmt::Debug for Rib {
@@ -384,6 +392,7 @@ impl Rib {
             canon: Canonicalizer::new(),
             scratch: Scratch::default(),
             local: crate::local::LocalRoutes::default(),
+            groups: Vec::new(),
         }
     }
 
@@ -479,6 +488,7 @@ impl Rib {
         p.router_id = router_id;
         p.session = Some(session);
         p.max_prefix_hit = false;
+        self.join_group(peer);
         Ok(())
     }
 
@@ -488,6 +498,7 @@ impl Rib {
         let p = self.peer_mut(peer)?;
         p.session = None;
         p.restarting = false;
+        self.leave_group(peer);
         let mut changes = Vec::new();
         self.remove_where(|path_peer, _| path_peer == peer, &mut changes);
         Ok(changes)
@@ -1008,6 +1019,7 @@ impl Rib {
         let p = self.peer_mut(peer)?;
         p.session = None;
         p.restarting = true;
+        self.leave_group(peer);
         self.mark_stale::<Ipv4Net>(peer);
         self.mark_stale::<Ipv6Net>(peer);
         Ok(())

@@ -1,0 +1,551 @@
+//! Export: Adj-RIB-Out per update group.
+//!
+//! Peers whose export configuration and negotiated encoding are identical form an
+//! [update group](GroupId): the RIB decides and encodes their UPDATEs once, and the daemon
+//! sends the same bytes to every member. That is what makes fan-out to many
+//! route-reflector clients cheap.
+//!
+//! For each prefix the group is offered the best path, which is advertised when:
+//!
+//! 1. the route-reflection / split-horizon rules allow it ([`may_advertise`]);
+//! 2. no well-known community forbids it (RFC 1997: NO_ADVERTISE to nobody, NO_EXPORT and
+//!    NO_EXPORT_SUBCONFED not to external peers — there are no confederations here, so
+//!    the two coincide);
+//! 3. the export policy accepts it;
+//! 4. the group's max export count is not reached (cloud gateways cap what they accept).
+//!
+//! The advertised attributes are then made for the session: for eBGP the local AS is
+//! prepended (plus any configured prepends), LOCAL_PREF, ORIGINATOR_ID and CLUSTER_LIST are
+//! removed, a received MED is not passed on (RFC 4271 §5.1.4), and the next hop becomes
+//! our address unless next-hop-unchanged; for iBGP LOCAL_PREF is set, the next hop stays
+//! unless next-hop-self (locally originated routes always get ours), and a reflected route
+//! gets ORIGINATOR_ID and our CLUSTER_ID prepended to CLUSTER_LIST (RFC 4456 §8). Unknown
+//! optional transitive attributes are passed on with the Partial bit set (RFC 4271 §5).
+
+use std::collections::HashMap;
+use std::net::Ipv4Addr;
+
+use bgp_wire::{
+    AttrFlags, AttrType, AttrValue, Attribute, EncodeError, Family, Nlri, SessionParams,
+    UpdateBuilder,
+};
+use bytes::{Bytes, BytesMut};
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+use prefix_trie::PrefixSet;
+
+use crate::attrs::{AttrId, NextHopAddr, PathAttrs};
+use crate::peer::{Peer, PeerId, PeerKind};
+use crate::policy::{Action, Policy, Verdict, apply_action, prepend_as_path};
+use crate::rib::{Change, ChangeKind, Rib, RibError};
+use crate::table::{self as tbl, Path};
+
+/// RFC 4456 §8 and the RFC 4271 §9.2 iBGP split horizon, in one place: may a route learned
+/// from a peer of kind `from` be advertised to a peer of kind `to`?
+///
+/// RFC 4456 §8:
+///
+/// > "A route from a Non-Client IBGP peer: Reflect to all the Clients."
+/// >
+/// > "A route from a Client peer: Reflect to all the Non-Client peers and also to the
+/// > Client peers. (Hence the client peers are not required to be fully meshed.)"
+/// >
+/// > "A route from an EBGP peer: Send to all the Client and Non-Client Peers."
+///
+/// RFC 4271 §9.2: a route learned from an internal peer is not advertised to other
+/// internal peers (unless reflecting, above). Locally originated routes go to everyone.
+pub fn may_advertise(from: PeerKind, to: PeerKind) -> bool {
+    match (from, to) {
+        (_, PeerKind::Local) => false,
+        (PeerKind::Local | PeerKind::External, _) => true,
+        (PeerKind::Client, PeerKind::Internal | PeerKind::Client) => true,
+        (PeerKind::Internal, PeerKind::Client) => true,
+        (PeerKind::Internal, PeerKind::Internal) => false,
+        (PeerKind::Internal | PeerKind::Client, PeerKind::External) => true,
+    }
+}
+
+/// An update group: peers sharing export configuration and encoding.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+pub struct GroupId(pub(crate) u32);
+
+/// What makes two peers' UPDATEs identical.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub(crate) struct ExportKey {
+    kind: PeerKind,
+    remote_as: u32,
+    next_hop_self: bool,
+    next_hop_unchanged: bool,
+    local_v4: Option<Ipv4Addr>,
+    local_v6: Option<std::net::Ipv6Addr>,
+    prepend: u8,
+    med: Option<u32>,
+    max_export: Option<u32>,
+    policy: Policy,
+    session: SessionParams,
+}
+
+impl ExportKey {
+    pub(crate) fn of(peer: &Peer, session: SessionParams) -> ExportKey {
+        let c = &peer.config;
+        ExportKey {
+            kind: peer.kind,
+            remote_as: c.remote_as,
+            next_hop_self: c.next_hop_self,
+            next_hop_unchanged: c.next_hop_unchanged,
+            local_v4: c.local_v4,
+            local_v6: c.local_v6,
+            prepend: c.export_prepend.saturating_add(peer.tunnel_prepend),
+            med: peer.tunnel_med.or(c.export_med),
+            max_export: c.max_export,
+            policy: c.export.clone(),
+            session,
+        }
+    }
+}
+
+/// The Adj-RIB-Out of one update group.
+pub(crate) struct Group {
+    key: ExportKey,
+    pub(crate) members: Vec<PeerId>,
+    advertised_v4: PrefixSet<Ipv4Net>,
+    advertised_v6: PrefixSet<Ipv6Net>,
+}
+
+/// Encoded UPDATEs for an update group, and what they contain.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ExportBatch {
+    /// Concatenated UPDATE messages, to send as they are to every member.
+    pub messages: Bytes,
+    /// Number of UPDATE messages.
+    pub message_count: usize,
+    /// Prefixes announced.
+    pub announced: usize,
+    /// Prefixes withdrawn.
+    pub withdrawn: usize,
+    /// Prefixes not announced because the group's max export count was reached.
+    pub suppressed: usize,
+}
+
+/// What one export decision produced: attributes for the wire and the next hop.
+struct Made {
+    next_hop: NextHopAddr,
+    attributes: Vec<Attribute>,
+}
+
+/// Key of a cached export decision: the set, the peer it came from (reflection uses its
+/// router id), and which export rules applied.
+type MadeKey = (AttrId, PeerId, Vec<u16>);
+
+impl Rib {
+    /// The update group of a peer whose session is up.
+    pub fn update_group(&self, peer: PeerId) -> Option<GroupId> {
+        self.peer(peer).ok()?.group.map(GroupId)
+    }
+
+    /// The members of an update group.
+    pub fn group_members(&self, group: GroupId) -> &[PeerId] {
+        self.groups
+            .get(group.0 as usize)
+            .and_then(Option::as_ref)
+            .map_or(&[], |g| &g.members)
+    }
+
+    /// Puts a peer whose session came up into the group its configuration selects.
+    pub(crate) fn join_group(&mut self, peer: PeerId) {
+        self.leave_group(peer);
+        let Ok(p) = self.peer(peer) else {
+            return;
+        };
+        let Some(session) = p.session else {
+            return;
+        };
+        let key = ExportKey::of(p, session);
+        let found = self
+            .groups
+            .iter()
+            .position(|g| g.as_ref().is_some_and(|g| g.key == key));
+        let index = match found {
+            Some(i) => i,
+            None => {
+                let g = Group {
+                    key,
+                    members: Vec::new(),
+                    advertised_v4: PrefixSet::new(),
+                    advertised_v6: PrefixSet::new(),
+                };
+                match self.groups.iter().position(Option::is_none) {
+                    Some(i) => {
+                        if let Some(slot) = self.groups.get_mut(i) {
+                            *slot = Some(g);
+                        }
+                        i
+                    }
+                    None => {
+                        self.groups.push(Some(g));
+                        self.groups.len() - 1
+                    }
+                }
+            }
+        };
+        if let Some(Some(g)) = self.groups.get_mut(index) {
+            g.members.push(peer);
+        }
+        if let Ok(p) = self.peer_mut(peer) {
+            p.group = Some(index as u32);
+        }
+    }
+
+    pub(crate) fn leave_group(&mut self, peer: PeerId) {
+        let Ok(p) = self.peer_mut(peer) else {
+            return;
+        };
+        let Some(index) = p.group.take() else {
+            return;
+        };
+        if let Some(slot) = self.groups.get_mut(index as usize) {
+            if let Some(g) = slot {
+                g.members.retain(|&m| m != peer);
+            }
+            if slot.as_ref().is_some_and(|g| g.members.is_empty()) {
+                *slot = None;
+            }
+        }
+    }
+
+    /// The whole Loc-RIB of `family` for `group`, as UPDATEs (initial advertisement after
+    /// the session comes up). Resets the group's record of what it advertised.
+    pub fn export_full(&mut self, group: GroupId, family: Family) -> Result<ExportBatch, RibError> {
+        let g = self.group_mut(group)?;
+        let prefixes: Vec<IpNet> = if family == Family::IPV4_UNICAST {
+            g.advertised_v4 = PrefixSet::new();
+            self.tables.v4.keys().map(IpNet::V4).collect()
+        } else if family == Family::IPV6_UNICAST {
+            g.advertised_v6 = PrefixSet::new();
+            self.tables.v6.keys().map(IpNet::V6).collect()
+        } else {
+            Vec::new()
+        };
+        self.export_prefixes(group, family, prefixes.into_iter())
+    }
+
+    /// UPDATEs for `group` that carry out `changes` (as returned by the import calls):
+    /// announcements of new best paths, withdrawals of prefixes the group had been sent
+    /// and may no longer be.
+    pub fn export_changes(
+        &mut self,
+        group: GroupId,
+        changes: &[Change],
+    ) -> Result<ExportBatch, RibError> {
+        self.group_mut(group)?;
+        let mut out = ExportBatch::default();
+        let mut buf = BytesMut::new();
+        for family in [Family::IPV4_UNICAST, Family::IPV6_UNICAST] {
+            let want_v4 = family == Family::IPV4_UNICAST;
+            let ps = changes
+                .iter()
+                .filter(|c| c.kind != ChangeKind::Multipath)
+                .map(|c| c.prefix)
+                .filter(|p| matches!(p, IpNet::V4(_)) == want_v4);
+            let b = self.export_prefixes(group, family, ps)?;
+            buf.extend_from_slice(&b.messages);
+            out.message_count += b.message_count;
+            out.announced += b.announced;
+            out.withdrawn += b.withdrawn;
+            out.suppressed += b.suppressed;
+        }
+        out.messages = buf.freeze();
+        Ok(out)
+    }
+
+    fn group_mut(&mut self, group: GroupId) -> Result<&mut Group, RibError> {
+        self.groups
+            .get_mut(group.0 as usize)
+            .and_then(Option::as_mut)
+            .ok_or(RibError::UnknownGroup(group))
+    }
+
+    fn group(&self, group: GroupId) -> Result<&Group, RibError> {
+        self.groups
+            .get(group.0 as usize)
+            .and_then(Option::as_ref)
+            .ok_or(RibError::UnknownGroup(group))
+    }
+
+    /// Decides and encodes the given prefixes of one family for a group.
+    fn export_prefixes(
+        &mut self,
+        group: GroupId,
+        family: Family,
+        prefixes: impl Iterator<Item = IpNet>,
+    ) -> Result<ExportBatch, RibError> {
+        let g = self.group(group)?;
+        let key = g.key.clone();
+        let mut batch = ExportBatch::default();
+        let mut made: HashMap<MadeKey, usize> = HashMap::new();
+        let mut buckets: Vec<(Option<Made>, Vec<Nlri>)> = Vec::new();
+        let mut withdrawn: Vec<Nlri> = Vec::new();
+        let mut verdict = Verdict::default();
+        let mut advertised_v4 = core::mem::take(&mut self.group_mut(group)?.advertised_v4);
+        let mut advertised_v6 = core::mem::take(&mut self.group_mut(group)?.advertised_v6);
+        let mut count = advertised_v4.len() + advertised_v6.len();
+        for prefix in prefixes {
+            let best = self.paths(prefix).and_then(tbl::best);
+            let decision = best.and_then(|b| self.decide(&key, prefix, b, &mut verdict));
+            let was = match prefix {
+                IpNet::V4(p) => advertised_v4.contains(&p),
+                IpNet::V6(p) => advertised_v6.contains(&p),
+            };
+            let Some((attr_id, from)) = decision else {
+                if was {
+                    withdrawn.push(Nlri::new(prefix));
+                    match prefix {
+                        IpNet::V4(p) => advertised_v4.remove(&p),
+                        IpNet::V6(p) => advertised_v6.remove(&p),
+                    };
+                    count -= 1;
+                }
+                continue;
+            };
+            if !was {
+                if key.max_export.is_some_and(|m| count >= m as usize) {
+                    batch.suppressed += 1;
+                    continue;
+                }
+                match prefix {
+                    IpNet::V4(p) => advertised_v4.insert(p),
+                    IpNet::V6(p) => advertised_v6.insert(p),
+                };
+                count += 1;
+            }
+            let mk: MadeKey = (attr_id, from, verdict.applied.clone());
+            let idx = match made.get(&mk) {
+                Some(&i) => i,
+                None => {
+                    let m = self.make(&key, attr_id, from, &verdict.applied);
+                    buckets.push((m, Vec::new()));
+                    made.insert(mk, buckets.len() - 1);
+                    buckets.len() - 1
+                }
+            };
+            if let Some((m, list)) = buckets.get_mut(idx) {
+                if m.is_some() {
+                    list.push(Nlri::new(prefix));
+                } else if was {
+                    // No usable next hop for this session: withdraw instead.
+                    withdrawn.push(Nlri::new(prefix));
+                }
+            }
+        }
+        let params = key.session;
+        let mut out = BytesMut::new();
+        if !withdrawn.is_empty() {
+            batch.withdrawn = withdrawn.len();
+            batch.message_count += UpdateBuilder::withdraw(&params, family)
+                .encode(withdrawn, &mut out)
+                .map_err(RibError::Encode)?;
+        }
+        for (m, list) in buckets {
+            let Some(m) = m else {
+                continue;
+            };
+            if list.is_empty() {
+                continue;
+            }
+            batch.announced += list.len();
+            let b = UpdateBuilder::announce(&params, family, m.next_hop.to_wire(), &m.attributes)
+                .map_err(RibError::Encode)?;
+            batch.message_count += b.encode(list, &mut out).map_err(RibError::Encode)?;
+        }
+        batch.messages = out.freeze();
+        let g = self.group_mut(group)?;
+        g.advertised_v4 = advertised_v4;
+        g.advertised_v6 = advertised_v6;
+        Ok(batch)
+    }
+
+    /// Whether the group gets this best path; fills `verdict` with the export rules that
+    /// applied.
+    fn decide(
+        &self,
+        key: &ExportKey,
+        prefix: IpNet,
+        best: Path,
+        verdict: &mut Verdict,
+    ) -> Option<(AttrId, PeerId)> {
+        let from = self.sources.peer(best.source());
+        let from_kind = self.peers.get(from.index())?.as_ref()?.kind;
+        if !may_advertise(from_kind, key.kind) {
+            return None;
+        }
+        let a = self.attrs.get(best.attrs)?;
+        // RFC 1997 well-known communities.
+        if a.no_advertise() {
+            return None;
+        }
+        if key.kind == PeerKind::External && (a.no_export() || a.no_export_subconfed()) {
+            return None;
+        }
+        key.policy.evaluate_into(&prefix, a, verdict);
+        verdict.accept.then_some((best.attrs, from))
+    }
+
+    /// The attributes to send for a set to a group (`None`: no usable next hop).
+    fn make(&self, key: &ExportKey, id: AttrId, from: PeerId, applied: &[u16]) -> Option<Made> {
+        let a = self.attrs.get(id)?;
+        let from_peer = self.peers.get(from.index())?.as_ref()?;
+        let local_as = self.cfg.local_as;
+        let external = key.kind == PeerKind::External;
+        let nh = a.next_hop();
+        let own = match nh {
+            NextHopAddr::V4(_) => key.local_v4.map(NextHopAddr::V4),
+            NextHopAddr::V6 { .. } => key.local_v6.map(|g| NextHopAddr::V6 {
+                global: g,
+                link_local: None,
+            }),
+        };
+        let next_hop =
+            if nh.is_unspecified() || key.next_hop_self || (external && !key.next_hop_unchanged) {
+                own?
+            } else {
+                nh
+            };
+        let mut out: PathAttrs = a.clone();
+        if external {
+            out = out
+                .with_attr(AttrType::LOCAL_PREF, None)
+                .with_attr(AttrType::ORIGINATOR_ID, None)
+                .with_attr(AttrType::CLUSTER_LIST, None);
+            // RFC 4271 §5.1.4: a MED received from a neighbouring AS "MUST NOT be
+            // propagated to other neighboring ASes". Locally originated routes keep theirs.
+            if from_peer.kind != PeerKind::Local {
+                out = out.with_attr(AttrType::MULTI_EXIT_DISC, None);
+            }
+        } else {
+            let lp = a.local_pref().unwrap_or(self.cfg.default_local_pref);
+            out = out.with_attr(
+                AttrType::LOCAL_PREF,
+                Some((AttrFlags::TRANSITIVE, &lp.to_be_bytes())),
+            );
+            let reflecting = matches!(from_peer.kind, PeerKind::Internal | PeerKind::Client);
+            if reflecting {
+                // RFC 4456 §8: "An RR SHOULD create the ORIGINATOR_ID attribute if it does
+                // not exist ... set to the BGP Identifier of the peer from which the
+                // route was received"; "When an RR reflects a route, it MUST prepend the
+                // local CLUSTER_ID to the CLUSTER_LIST."
+                if a.originator_id().is_none() {
+                    out = out.with_attr(
+                        AttrType::ORIGINATOR_ID,
+                        Some((AttrFlags::OPTIONAL, &from_peer.router_id.octets())),
+                    );
+                }
+                let mut list = self.cfg.cluster_id().octets().to_vec();
+                for c in a.cluster_list() {
+                    list.extend_from_slice(&c.octets());
+                }
+                out = out.with_attr(AttrType::CLUSTER_LIST, Some((AttrFlags::OPTIONAL, &list)));
+            }
+        }
+        if !applied.is_empty() {
+            out = key.policy.apply(applied, &out, local_as);
+        }
+        if let Some(med) = key.med {
+            out = apply_action(&Action::SetMed(med), &out, local_as);
+        }
+        if external {
+            // RFC 4271 §5.1.2: prepend our AS when advertising to an external peer.
+            let v = prepend_as_path(
+                out.as_path_bytes(),
+                local_as,
+                1u8.saturating_add(key.prepend),
+            );
+            out = out.with_attr(AttrType::AS_PATH, Some((AttrFlags::TRANSITIVE, &v)));
+        }
+        let four = key.session.four_octet_as;
+        let attributes = out
+            .raw_attrs()
+            .map(|r| {
+                let mut flags = r.flags & !AttrFlags::EXTENDED_LENGTH;
+                if AttrFlags::expected_for(r.type_code).is_none()
+                    && flags & AttrFlags::TRANSITIVE != 0
+                {
+                    // RFC 4271 §5: unrecognized optional transitive attributes are passed
+                    // on with the Partial bit set.
+                    flags |= AttrFlags::PARTIAL;
+                }
+                let value = match r.type_code {
+                    AttrType::AS_PATH if !four => AttrValue::AsPath(out.as_path_owned()),
+                    AttrType::AGGREGATOR if !four => match aggregator(r.value) {
+                        Some(agg) => AttrValue::Aggregator(agg),
+                        None => raw(r.type_code, r.value),
+                    },
+                    t => raw(t, r.value),
+                };
+                Attribute {
+                    flags: AttrFlags(flags),
+                    value,
+                }
+            })
+            .collect();
+        Some(Made {
+            next_hop,
+            attributes,
+        })
+    }
+}
+
+fn raw(type_code: AttrType, value: &[u8]) -> AttrValue {
+    AttrValue::Raw {
+        type_code,
+        value: Bytes::copy_from_slice(value),
+    }
+}
+
+fn aggregator(v: &[u8]) -> Option<bgp_wire::Aggregator> {
+    let (asn, addr) = v.split_first_chunk::<4>()?;
+    let addr: [u8; 4] = addr.try_into().ok()?;
+    Some(bgp_wire::Aggregator {
+        asn: u32::from_be_bytes(*asn),
+        address: Ipv4Addr::from(addr),
+    })
+}
+
+/// Encoding errors can only come from inconsistent configuration (e.g. a prefix of the
+/// wrong family); they are reported, never panicked on.
+impl From<EncodeError> for RibError {
+    fn from(e: EncodeError) -> Self {
+        RibError::Encode(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use PeerKind::*;
+
+    #[test]
+    fn rfc4456_section8_matrix() {
+        // (from, to, advertised)
+        let cases = [
+            // "A route from a Non-Client IBGP peer: Reflect to all the Clients."
+            (Internal, Client, true),
+            (Internal, Internal, false),
+            (Internal, External, true),
+            // "A route from a Client peer: Reflect to all the Non-Client peers and also to
+            // the Client peers."
+            (Client, Client, true),
+            (Client, Internal, true),
+            (Client, External, true),
+            // "A route from an EBGP peer: Send to all the Client and Non-Client Peers."
+            (External, Client, true),
+            (External, Internal, true),
+            (External, External, true),
+            // Locally originated routes go to everyone.
+            (Local, Client, true),
+            (Local, Internal, true),
+            (Local, External, true),
+        ];
+        for (from, to, want) in cases {
+            assert_eq!(may_advertise(from, to), want, "{from:?} -> {to:?}");
+        }
+    }
+}

@@ -1,0 +1,315 @@
+//! Export / Adj-RIB-Out: RFC 4456 §8 reflection, split horizon, well-known communities,
+//! next hop handling, prepend, max export, update groups, incremental changes.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use bgp_rib::{ExportBatch, GroupId, PeerConfig, PeerId, Rib, RibConfig};
+use bgp_wire::{Community, Family, Message, SessionParams, UpdateRef, decode};
+use common::*;
+use std::net::{IpAddr, Ipv4Addr};
+
+fn updates(batch: &ExportBatch, params: &SessionParams) -> Vec<UpdateRef> {
+    let mut all = batch.messages.clone();
+    let mut v = Vec::new();
+    while all.len() >= 19 {
+        let len = u16::from_be_bytes([all[16], all[17]]) as usize;
+        match decode(all.split_to(len), params).unwrap() {
+            Message::Update(u) => v.push(u),
+            m => panic!("{m:?}"),
+        }
+    }
+    assert_eq!(v.len(), batch.message_count);
+    v
+}
+
+fn session(ext: bool) -> SessionParams {
+    SessionParams::default()
+        .with_four_octet_as(true)
+        .with_external(ext)
+}
+
+struct Net {
+    rib: Rib,
+    client1: PeerId,
+    client2: PeerId,
+    nonclient: PeerId,
+    ebgp: PeerId,
+}
+
+fn net() -> Net {
+    let mut rib = Rib::new(RibConfig {
+        cluster_id: Some(v4("5.5.5.5")),
+        ..RibConfig::new(LOCAL_AS, v4("192.0.2.1"))
+    });
+    let client = |n: u8| {
+        let mut c = PeerConfig::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, n)), LOCAL_AS);
+        c.route_reflector_client = true;
+        c.local_v4 = Some(v4("10.0.0.254"));
+        c
+    };
+    let client1 = peer_with(&mut rib, 1, client(1));
+    let client2 = peer_with(&mut rib, 2, client(2));
+    let mut nc = PeerConfig::new(IpAddr::V4(v4("10.0.0.3")), LOCAL_AS);
+    nc.local_v4 = Some(v4("10.0.0.254"));
+    let nonclient = peer_with(&mut rib, 3, nc);
+    let mut e = PeerConfig::new(IpAddr::V4(v4("169.254.0.1")), 65001);
+    e.local_v4 = Some(v4("169.254.0.2"));
+    let ebgp = peer_with(&mut rib, 4, e);
+    Net {
+        rib,
+        client1,
+        client2,
+        nonclient,
+        ebgp,
+    }
+}
+
+fn full(rib: &mut Rib, peer: PeerId) -> (ExportBatch, Vec<UpdateRef>) {
+    let g = rib.update_group(peer).unwrap();
+    let ext = rib.peer_config(peer).unwrap().remote_as != LOCAL_AS;
+    let b = rib.export_full(g, Family::IPV4_UNICAST).unwrap();
+    let u = updates(&b, &session(ext));
+    (b, u)
+}
+
+#[test]
+fn clients_with_identical_config_share_an_update_group() {
+    let n = net();
+    assert_eq!(n.rib.update_group(n.client1), n.rib.update_group(n.client2));
+    assert_ne!(
+        n.rib.update_group(n.client1),
+        n.rib.update_group(n.nonclient)
+    );
+    let g: GroupId = n.rib.update_group(n.client1).unwrap();
+    assert_eq!(n.rib.group_members(g), &[n.client1, n.client2]);
+}
+
+#[test]
+fn route_from_client_is_reflected_to_everyone_with_originator_and_cluster_list() {
+    let mut n = net();
+    n.rib
+        .announce(
+            n.client1,
+            nh(1),
+            &A::path(&[65010]).lp(150).build(),
+            [nlri("10.1.0.0/16")],
+        )
+        .unwrap();
+    // To clients (client1 itself included: it drops the route on its ORIGINATOR_ID).
+    let (b, u) = full(&mut n.rib, n.client2);
+    assert_eq!(b.announced, 1);
+    assert_eq!(u[0].originator_id(), Some(v4("1.1.1.1")));
+    assert_eq!(u[0].cluster_list().collect::<Vec<_>>(), [v4("5.5.5.5")]);
+    assert_eq!(u[0].local_pref(), Some(150));
+    assert_eq!(
+        u[0].next_hop(),
+        Some(v4("10.0.0.1")),
+        "next hop unchanged on iBGP"
+    );
+    // To the non-client.
+    let (b, u) = full(&mut n.rib, n.nonclient);
+    assert_eq!(b.announced, 1);
+    assert_eq!(u[0].cluster_list().count(), 1);
+    // To eBGP: own AS prepended, iBGP-only attributes gone, next hop self.
+    let (b, u) = full(&mut n.rib, n.ebgp);
+    assert_eq!(b.announced, 1);
+    let path: Vec<u32> = u[0].as_path().unwrap().asns().collect();
+    assert_eq!(path, [LOCAL_AS, 65010]);
+    assert_eq!(u[0].originator_id(), None);
+    assert_eq!(u[0].cluster_list().count(), 0);
+    assert_eq!(u[0].next_hop(), Some(v4("169.254.0.2")));
+}
+
+#[test]
+fn route_from_non_client_goes_to_clients_only() {
+    let mut n = net();
+    n.rib
+        .announce(
+            n.nonclient,
+            nh(3),
+            &A::path(&[65010]).build(),
+            [nlri("10.1.0.0/16")],
+        )
+        .unwrap();
+    assert_eq!(full(&mut n.rib, n.client1).0.announced, 1);
+    assert_eq!(
+        full(&mut n.rib, n.nonclient).0.announced,
+        0,
+        "iBGP split horizon"
+    );
+    assert_eq!(full(&mut n.rib, n.ebgp).0.announced, 1);
+}
+
+#[test]
+fn route_from_ebgp_goes_to_all_ibgp_without_reflection_attributes() {
+    let mut n = net();
+    n.rib
+        .announce(
+            n.ebgp,
+            nh(4),
+            &A::path(&[65001]).med(20).build(),
+            [nlri("10.1.0.0/16")],
+        )
+        .unwrap();
+    for p in [n.client1, n.nonclient] {
+        let (b, u) = full(&mut n.rib, p);
+        assert_eq!(b.announced, 1);
+        assert_eq!(u[0].originator_id(), None);
+        assert_eq!(u[0].cluster_list().count(), 0);
+        assert_eq!(u[0].med(), Some(20), "MED kept inside the AS");
+        assert_eq!(u[0].local_pref(), Some(100));
+    }
+}
+
+#[test]
+fn well_known_communities() {
+    let mut n = net();
+    n.rib
+        .announce(
+            n.client1,
+            nh(1),
+            &A::path(&[65010]).community(Community::NO_EXPORT).build(),
+            [nlri("10.1.0.0/16")],
+        )
+        .unwrap();
+    n.rib
+        .announce(
+            n.client1,
+            nh(1),
+            &A::path(&[65011]).community(Community::NO_ADVERTISE).build(),
+            [nlri("10.2.0.0/16")],
+        )
+        .unwrap();
+    n.rib
+        .announce(
+            n.client1,
+            nh(1),
+            &A::path(&[65012])
+                .community(Community::NO_EXPORT_SUBCONFED)
+                .build(),
+            [nlri("10.3.0.0/16")],
+        )
+        .unwrap();
+    assert_eq!(full(&mut n.rib, n.ebgp).0.announced, 0);
+    assert_eq!(full(&mut n.rib, n.nonclient).0.announced, 2);
+}
+
+#[test]
+fn next_hop_self_unchanged_prepend_and_med() {
+    let mut rib = rib();
+    let src = peer(&mut rib, 1, 65001);
+    rib.announce(
+        src,
+        nh(1),
+        &A::path(&[65001]).med(9).build(),
+        [nlri("10.1.0.0/16")],
+    )
+    .unwrap();
+    let mut c = PeerConfig::new(IpAddr::V4(v4("10.0.0.2")), 65002);
+    c.next_hop_unchanged = true;
+    c.export_prepend = 2;
+    c.export_med = Some(77);
+    let e = peer_with(&mut rib, 2, c);
+    let (_, u) = full(&mut rib, e);
+    assert_eq!(u[0].next_hop(), Some(v4("10.0.0.1")));
+    let path: Vec<u32> = u[0].as_path().unwrap().asns().collect();
+    assert_eq!(path, [LOCAL_AS, LOCAL_AS, LOCAL_AS, 65001]);
+    assert_eq!(u[0].med(), Some(77));
+    let mut c = PeerConfig::new(IpAddr::V4(v4("10.0.0.3")), LOCAL_AS);
+    c.next_hop_self = true;
+    c.local_v4 = Some(v4("10.0.0.254"));
+    let i = peer_with(&mut rib, 3, c);
+    let (_, u) = full(&mut rib, i);
+    assert_eq!(u[0].next_hop(), Some(v4("10.0.0.254")));
+    // eBGP without a local address and without next-hop-unchanged: cannot advertise.
+    let bare = peer(&mut rib, 4, 65004);
+    assert_eq!(full(&mut rib, bare).0.announced, 0);
+}
+
+#[test]
+fn max_export_caps_the_advertised_count() {
+    let mut rib = rib();
+    let src = peer(&mut rib, 1, 65001);
+    let prefixes: Vec<_> = (0..150u32)
+        .map(|i| bgp_wire::Nlri::new(p(&format!("10.{}.{}.0/24", i / 256, i % 256))))
+        .collect();
+    rib.announce(src, nh(1), &A::path(&[65001]).build(), prefixes.clone())
+        .unwrap();
+    let mut c = PeerConfig::new(IpAddr::V4(v4("169.254.0.1")), 7224);
+    c.local_v4 = Some(v4("169.254.0.2"));
+    c.max_export = Some(100);
+    let vgw = peer_with(&mut rib, 2, c);
+    let (b, _) = full(&mut rib, vgw);
+    assert_eq!(b.announced, 100);
+    assert_eq!(b.suppressed, 50);
+    // One advertised prefix goes away: its withdrawal frees a slot for the next change.
+    let ch = rib.withdraw(src, [prefixes[0]]).unwrap();
+    let g = rib.update_group(vgw).unwrap();
+    let b = rib.export_changes(g, &ch).unwrap();
+    assert_eq!(b.withdrawn, 1);
+    let ch = rib
+        .announce(src, nh(1), &A::path(&[65001, 5]).build(), [prefixes[120]])
+        .unwrap()
+        .changes;
+    let b = rib.export_changes(g, &ch).unwrap();
+    assert_eq!(b.announced, 1);
+    assert_eq!(b.suppressed, 0);
+}
+
+#[test]
+fn export_changes_announces_and_withdraws() {
+    let mut n = net();
+    let g = n.rib.update_group(n.ebgp).unwrap();
+    let ch = n
+        .rib
+        .announce(
+            n.client1,
+            nh(1),
+            &A::path(&[65010]).build(),
+            [nlri("10.1.0.0/16"), nlri("10.2.0.0/16")],
+        )
+        .unwrap()
+        .changes;
+    let b = n.rib.export_changes(g, &ch).unwrap();
+    assert_eq!((b.announced, b.withdrawn), (2, 0));
+    let u = updates(&b, &session(true));
+    assert_eq!(u.len(), 1, "one attribute set: one UPDATE");
+    let ch = n.rib.peer_down(n.client1).unwrap();
+    let b = n.rib.export_changes(g, &ch).unwrap();
+    assert_eq!((b.announced, b.withdrawn), (0, 2));
+    let u = updates(&b, &session(true));
+    assert_eq!(u[0].withdrawn().count(), 2);
+    // Withdrawing again sends nothing: the group no longer advertises them.
+    let b = n.rib.export_changes(g, &ch).unwrap();
+    assert_eq!(b.message_count, 0);
+}
+
+#[test]
+fn ipv6_and_local_routes_export() {
+    let mut rib = rib();
+    let mut c = PeerConfig::new(IpAddr::V4(v4("169.254.0.1")), 65001);
+    c.local_v4 = Some(v4("169.254.0.2"));
+    c.local_v6 = Some("2001:db8::2".parse().unwrap());
+    let e = peer_with(&mut rib, 1, c);
+    rib.originate(bgp_rib::LocalRoute::new(p("100.104.0.0/16")));
+    rib.originate(bgp_rib::LocalRoute::new(p("2001:db8:100::/48")));
+    let g = rib.update_group(e).unwrap();
+    let b = rib.export_full(g, Family::IPV6_UNICAST).unwrap();
+    let u = updates(&b, &session(true));
+    let mp = u[0].mp_reach().unwrap();
+    assert_eq!(mp.nlri().next().unwrap().prefix, p("2001:db8:100::/48"));
+    let (_, u) = full(&mut rib, e);
+    assert_eq!(
+        u[0].as_path().unwrap().asns().collect::<Vec<_>>(),
+        [LOCAL_AS]
+    );
+    assert_eq!(u[0].origin(), Some(bgp_wire::Origin::Igp));
+    assert_eq!(u[0].next_hop(), Some(v4("169.254.0.2")));
+}
