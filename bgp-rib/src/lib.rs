@@ -61,6 +61,7 @@ mod peer;
 pub mod policy;
 mod rib;
 mod table;
+mod tunnel;
 
 pub use attrs::{AsPathIter, AttrId, NextHopAddr, PathAttrs};
 pub use best::{LostAt, PathStatus};
@@ -72,3 +73,4 @@ pub use rib::{
     AllReachable, Change, ChangeKind, NextHopResolver, Rib, RibConfig, RibError, Route,
     UpdateOutcome,
 };
+pub use tunnel::{StandbyExport, TunnelMode, TunnelPair};

@@ -125,9 +125,7 @@ pub(crate) struct Peer {
     /// LOCAL_PREF forced on import (tunnel pair role).
     pub import_local_pref: Option<u32>,
     /// Export adjustments from a tunnel pair role.
-    #[allow(dead_code)]
     pub tunnel_prepend: u8,
-    #[allow(dead_code)]
     pub tunnel_med: Option<u32>,
     /// Graceful restart helper: paths are stale until End-of-RIB or the timer.
     pub restarting: bool,
