@@ -118,120 +118,125 @@ async fn exchange(client: TcpStream, server: TcpStream) {
     }
 }
 
-#[tokio::test]
-async fn matching_keys_connect_and_exchange_data() {
-    let mut ips = vec![V4];
-    if have_ipv6() {
-        ips.push(V6);
+/// In a `net` module so `cargo test -p bgpd net` selects these tests by name.
+mod net {
+    use super::*;
+
+    #[tokio::test]
+    async fn matching_keys_connect_and_exchange_data() {
+        let mut ips = vec![V4];
+        if have_ipv6() {
+            ips.push(V6);
+        }
+        let listener = listener_or_skip!(ips);
+        let key = b"s3cr3t-bgp-key";
+        for &ip in &ips {
+            listener.set_md5(ip, Some(key)).expect("listener key");
+            let opts = to(ip, &listener).with_md5_key(key.to_vec());
+            let (client, server, remote) = connect_and_accept(&listener, &opts).await;
+            assert_eq!(remote.ip(), ip);
+            exchange(client, server).await;
+        }
     }
-    let listener = listener_or_skip!(ips);
-    let key = b"s3cr3t-bgp-key";
-    for &ip in &ips {
-        listener.set_md5(ip, Some(key)).expect("listener key");
-        let opts = to(ip, &listener).with_md5_key(key.to_vec());
-        let (client, server, remote) = connect_and_accept(&listener, &opts).await;
-        assert_eq!(remote.ip(), ip);
+
+    #[tokio::test]
+    async fn longest_key_works() {
+        let listener = listener_or_skip!([V4]);
+        let key = [0xa5u8; MD5_MAX_KEY_LEN];
+        listener.set_md5(V4, Some(&key)).expect("listener key");
+        let opts = to(V4, &listener).with_md5_key(key.to_vec());
+        let (client, server, _) = connect_and_accept(&listener, &opts).await;
         exchange(client, server).await;
     }
-}
 
-#[tokio::test]
-async fn longest_key_works() {
-    let listener = listener_or_skip!([V4]);
-    let key = [0xa5u8; MD5_MAX_KEY_LEN];
-    listener.set_md5(V4, Some(&key)).expect("listener key");
-    let opts = to(V4, &listener).with_md5_key(key.to_vec());
-    let (client, server, _) = connect_and_accept(&listener, &opts).await;
-    exchange(client, server).await;
-}
-
-#[tokio::test]
-async fn mismatched_keys_do_not_connect() {
-    let mut ips = vec![V4];
-    if have_ipv6() {
-        ips.push(V6);
+    #[tokio::test]
+    async fn mismatched_keys_do_not_connect() {
+        let mut ips = vec![V4];
+        if have_ipv6() {
+            ips.push(V6);
+        }
+        let listener = listener_or_skip!(ips);
+        for &ip in &ips {
+            listener
+                .set_md5(ip, Some(b"key-one"))
+                .expect("listener key");
+            assert_no_connection(
+                &listener,
+                to(ip, &listener).with_md5_key(b"key-two".to_vec()),
+            )
+            .await;
+        }
     }
-    let listener = listener_or_skip!(ips);
-    for &ip in &ips {
+
+    #[tokio::test]
+    async fn key_on_the_listener_only_does_not_connect() {
+        let listener = listener_or_skip!([V4]);
         listener
-            .set_md5(ip, Some(b"key-one"))
+            .set_md5(V4, Some(b"only-here"))
             .expect("listener key");
+        assert_no_connection(&listener, to(V4, &listener)).await;
+    }
+
+    #[tokio::test]
+    async fn key_on_the_connecting_side_only_does_not_connect() {
+        let listener = listener_or_skip!([V4]);
         assert_no_connection(
             &listener,
-            to(ip, &listener).with_md5_key(b"key-two".to_vec()),
+            to(V4, &listener).with_md5_key(b"only-there".to_vec()),
         )
         .await;
     }
-}
 
-#[tokio::test]
-async fn key_on_the_listener_only_does_not_connect() {
-    let listener = listener_or_skip!([V4]);
-    listener
-        .set_md5(V4, Some(b"only-here"))
-        .expect("listener key");
-    assert_no_connection(&listener, to(V4, &listener)).await;
-}
+    #[tokio::test]
+    async fn keys_are_per_peer_address() {
+        // Two "peers" on one listener: 127.0.0.2 with a key, 127.0.0.3 without.
+        let listener = listener_or_skip!([V4]);
+        let keyed = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
+        let open = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 3));
+        listener.set_md5(keyed, Some(b"peer-two")).expect("key");
 
-#[tokio::test]
-async fn key_on_the_connecting_side_only_does_not_connect() {
-    let listener = listener_or_skip!([V4]);
-    assert_no_connection(
-        &listener,
-        to(V4, &listener).with_md5_key(b"only-there".to_vec()),
-    )
-    .await;
-}
+        let opts = to(V4, &listener)
+            .with_local(keyed)
+            .with_md5_key(b"peer-two".to_vec());
+        let (client, server, remote) = connect_and_accept(&listener, &opts).await;
+        assert_eq!(remote.ip(), keyed);
+        exchange(client, server).await;
 
-#[tokio::test]
-async fn keys_are_per_peer_address() {
-    // Two "peers" on one listener: 127.0.0.2 with a key, 127.0.0.3 without.
-    let listener = listener_or_skip!([V4]);
-    let keyed = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
-    let open = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 3));
-    listener.set_md5(keyed, Some(b"peer-two")).expect("key");
+        let opts = to(V4, &listener).with_local(open);
+        let (client, server, remote) = connect_and_accept(&listener, &opts).await;
+        assert_eq!(remote.ip(), open);
+        exchange(client, server).await;
 
-    let opts = to(V4, &listener)
-        .with_local(keyed)
-        .with_md5_key(b"peer-two".to_vec());
-    let (client, server, remote) = connect_and_accept(&listener, &opts).await;
-    assert_eq!(remote.ip(), keyed);
-    exchange(client, server).await;
+        // The keyed peer without its key is still refused.
+        assert_no_connection(&listener, to(V4, &listener).with_local(keyed)).await;
+    }
 
-    let opts = to(V4, &listener).with_local(open);
-    let (client, server, remote) = connect_and_accept(&listener, &opts).await;
-    assert_eq!(remote.ip(), open);
-    exchange(client, server).await;
+    #[tokio::test]
+    async fn removing_a_key_when_the_peer_is_removed() {
+        let listener = listener_or_skip!([V4]);
+        listener.set_md5(V4, Some(b"old-key")).expect("key");
+        let opts = to(V4, &listener).with_md5_key(b"old-key".to_vec());
+        let (client, server, _) = connect_and_accept(&listener, &opts).await;
 
-    // The keyed peer without its key is still refused.
-    assert_no_connection(&listener, to(V4, &listener).with_local(keyed)).await;
-}
+        listener.set_md5(V4, None).expect("remove");
+        // Removing twice is fine (the daemon need not track what it installed).
+        listener.set_md5(V4, None).expect("remove again");
+        // The established connection keeps its key and still works.
+        exchange(client, server).await;
+        // New connections: signed ones are refused, unsigned ones accepted.
+        assert_no_connection(&listener, opts.clone()).await;
+        let (client, server, _) = connect_and_accept(&listener, &to(V4, &listener)).await;
+        exchange(client, server).await;
+    }
 
-#[tokio::test]
-async fn removing_a_key_when_the_peer_is_removed() {
-    let listener = listener_or_skip!([V4]);
-    listener.set_md5(V4, Some(b"old-key")).expect("key");
-    let opts = to(V4, &listener).with_md5_key(b"old-key".to_vec());
-    let (client, server, _) = connect_and_accept(&listener, &opts).await;
-
-    listener.set_md5(V4, None).expect("remove");
-    // Removing twice is fine (the daemon need not track what it installed).
-    listener.set_md5(V4, None).expect("remove again");
-    // The established connection keeps its key and still works.
-    exchange(client, server).await;
-    // New connections: signed ones are refused, unsigned ones accepted.
-    assert_no_connection(&listener, opts.clone()).await;
-    let (client, server, _) = connect_and_accept(&listener, &to(V4, &listener)).await;
-    exchange(client, server).await;
-}
-
-#[tokio::test]
-async fn bad_key_lengths_are_refused() {
-    let listener = listener_or_skip!([V4]);
-    let long = [1u8; MD5_MAX_KEY_LEN + 1];
-    let err = listener.set_md5(V4, Some(&long)).expect_err("too long");
-    assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
-    let opts = to(V4, &listener).with_md5_key(Vec::new());
-    let err = connect(&opts).await.expect_err("empty key");
-    assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+    #[tokio::test]
+    async fn bad_key_lengths_are_refused() {
+        let listener = listener_or_skip!([V4]);
+        let long = [1u8; MD5_MAX_KEY_LEN + 1];
+        let err = listener.set_md5(V4, Some(&long)).expect_err("too long");
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+        let opts = to(V4, &listener).with_md5_key(Vec::new());
+        let err = connect(&opts).await.expect_err("empty key");
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+    }
 }
