@@ -255,8 +255,14 @@ mod net {
             for _ in 0..200 {
                 let m = reader.read_message().await.expect("ok").expect("message");
                 assert!(m.len() == max || m.len() == 19);
-                // One message is out; at most one maximum-size message may be read ahead.
-                assert!(reader.buffered() <= max, "{} > {max}", reader.buffered());
+                // Besides the message just cut, at most one maximum-size message was read
+                // ahead.
+                assert!(
+                    m.len() + reader.buffered() <= 2 * max,
+                    "{} + {} > 2 * {max}",
+                    m.len(),
+                    reader.buffered()
+                );
             }
             let (flood, _) = reader.into_parts();
             assert!(
@@ -336,6 +342,39 @@ mod net {
             .expect("ends")
             .expect_err("aborted");
         assert_eq!(err.kind(), io::ErrorKind::Interrupted);
+        drop(server);
+    }
+
+    #[tokio::test]
+    async fn cancelled_send_is_not_counted() {
+        // Nobody reads a 19-octet pipe and the queue holds one message: fill both.
+        let (client, server) = tokio::io::duplex(19);
+        let (sender, handle) = spawn_writer(client, 1);
+        let m = Bytes::from(keepalive());
+        let mut accepted = 0;
+        loop {
+            match sender.try_send(m.clone()) {
+                Ok(()) => accepted += 1,
+                Err(tokio::sync::mpsc::error::TrySendError::Full(_)) => break,
+                Err(e) => panic!("writer ended: {e}"),
+            }
+            assert!(accepted < 10, "a bounded queue must fill");
+            tokio::task::yield_now().await;
+        }
+        let depth = sender.queued_bytes();
+        assert_eq!(depth as u64 + handle.bytes_written(), accepted * 19);
+        // A further send waits for room; give up on it (as a losing select! branch would).
+        assert!(
+            timeout(Duration::from_millis(50), sender.send(m.clone()))
+                .await
+                .is_err()
+        );
+        assert_eq!(
+            sender.queued_bytes(),
+            depth,
+            "the cancelled send left no trace"
+        );
+        handle.abort();
         drop(server);
     }
 

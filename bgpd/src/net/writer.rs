@@ -31,17 +31,20 @@ pub struct MessageSender {
 impl MessageSender {
     /// Queues one message, waiting while the queue is full (back-pressure from a slow peer).
     ///
+    /// Cancel safe: if the future is dropped while waiting, nothing was queued.
+    ///
     /// # Errors
     ///
     /// The writer has ended (write error or aborted); the message comes back in the error.
     pub async fn send(&self, message: Bytes) -> Result<(), mpsc::error::SendError<Bytes>> {
-        let len = message.len();
-        self.queued.fetch_add(len, Ordering::Relaxed);
-        let result = self.tx.send(message).await;
-        if result.is_err() {
-            self.queued.fetch_sub(len, Ordering::Relaxed);
-        }
-        result
+        // Reserve first, count second: a send cancelled while waiting for room must not
+        // leave its length in the queue depth.
+        let Ok(permit) = self.tx.reserve().await else {
+            return Err(mpsc::error::SendError(message));
+        };
+        self.queued.fetch_add(message.len(), Ordering::Relaxed);
+        permit.send(message);
+        Ok(())
     }
 
     /// Queues one message if there is room, without waiting.
@@ -51,13 +54,19 @@ impl MessageSender {
     /// `Full` (the peer is not keeping up: hold the message, or let the RFC 9687
     /// SendHoldTimer decide) or `Closed` (the writer has ended); the message comes back.
     pub fn try_send(&self, message: Bytes) -> Result<(), mpsc::error::TrySendError<Bytes>> {
-        let len = message.len();
-        self.queued.fetch_add(len, Ordering::Relaxed);
-        let result = self.tx.try_send(message);
-        if result.is_err() {
-            self.queued.fetch_sub(len, Ordering::Relaxed);
+        match self.tx.try_reserve() {
+            Ok(permit) => {
+                self.queued.fetch_add(message.len(), Ordering::Relaxed);
+                permit.send(message);
+                Ok(())
+            }
+            Err(mpsc::error::TrySendError::Full(())) => {
+                Err(mpsc::error::TrySendError::Full(message))
+            }
+            Err(mpsc::error::TrySendError::Closed(())) => {
+                Err(mpsc::error::TrySendError::Closed(message))
+            }
         }
-        result
     }
 
     /// Octets queued and not yet accepted by the socket (the "queue depth" metric).
