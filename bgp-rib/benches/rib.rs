@@ -18,7 +18,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
 use bgp_rib::{PeerConfig, PeerId, Rib, RibConfig};
-use bgp_wire::UpdateRef;
+use bgp_wire::{Family, UpdateRef};
 use criterion::{BatchSize, Criterion, Throughput};
 
 /// Counts live heap bytes (the `cap` crate wraps the system allocator; this crate forbids
@@ -119,6 +119,31 @@ fn main() {
                 },
                 BatchSize::PerIteration,
             )
+        });
+        g.finish();
+    }
+    {
+        // One eBGP update group (e.g. a transit or a cloud gateway without a cap):
+        // every best path is exported with the local AS prepended and next hop self.
+        let (mut rib, peers) = new_rib(1);
+        load(&mut rib, peers[0], &updates);
+        let mut cfg = PeerConfig::new(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 9)), 65099);
+        cfg.local_v4 = Some(Ipv4Addr::new(192, 0, 2, 1));
+        let out = rib.add_peer(cfg).unwrap();
+        rib.peer_up(out, Ipv4Addr::new(10, 9, 9, 9), table_gen::session())
+            .unwrap();
+        let group = rib.update_group(out).unwrap();
+        let first = rib.export_full(group, Family::IPV4_UNICAST).unwrap();
+        eprintln!(
+            "export: {} prefixes in {} UPDATEs, {} bytes",
+            first.announced,
+            first.message_count,
+            first.messages.len()
+        );
+        let mut g = c.benchmark_group("export");
+        g.throughput(Throughput::Bytes(first.messages.len() as u64));
+        g.bench_function("full_table_update_group", |b| {
+            b.iter(|| black_box(rib.export_full(group, Family::IPV4_UNICAST).unwrap()))
         });
         g.finish();
     }

@@ -759,6 +759,9 @@ fn skip_on_import(t: AttrType, flags: u8) -> bool {
 struct Slot {
     attrs: PathAttrs,
     refs: u32,
+    /// Distinguishes this set from earlier ones that used the same index (export caches
+    /// key on it).
+    generation: u32,
     hash: u64,
 }
 
@@ -775,6 +778,7 @@ pub(crate) struct AttrStore {
     hasher: RandomState,
     live: usize,
     key: Vec<u8>,
+    generation: u32,
 }
 
 fn slot_at(chunks: &[Vec<Option<Slot>>], i: u32) -> Option<&Slot> {
@@ -793,6 +797,7 @@ impl AttrStore {
             hasher: RandomState::new(),
             live: 0,
             key: Vec::with_capacity(128),
+            generation: 0,
         }
     }
 
@@ -837,9 +842,11 @@ impl AttrStore {
             return AttrId(id);
         }
         let attrs = built.unwrap_or_else(|| PathAttrs::from_key(key.to_vec().into_boxed_slice()));
+        self.generation = self.generation.wrapping_add(1);
         let slot = Slot {
             attrs,
             refs: 1,
+            generation: self.generation,
             hash,
         };
         let id = match self.free.pop() {
@@ -904,6 +911,11 @@ impl AttrStore {
 
     pub(crate) fn get(&self, id: AttrId) -> Option<&PathAttrs> {
         slot_at(&self.chunks, id.0).map(|s| &s.attrs)
+    }
+
+    /// The generation of the set now at `id`.
+    pub(crate) fn generation(&self, id: AttrId) -> u32 {
+        slot_at(&self.chunks, id.0).map_or(0, |s| s.generation)
     }
 
     /// Number of live sets.

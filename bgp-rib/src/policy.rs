@@ -135,6 +135,15 @@ pub enum Condition {
 }
 
 impl Condition {
+    /// Whether the condition looks at the prefix (not only at the attributes).
+    pub fn reads_prefix(&self) -> bool {
+        match self {
+            Condition::Prefix(_) => true,
+            Condition::Not(c) => c.reads_prefix(),
+            _ => false,
+        }
+    }
+
     fn holds(&self, prefix: &IpNet, a: &PathAttrs) -> bool {
         match self {
             Condition::Prefix(l) => l.permits(prefix),
