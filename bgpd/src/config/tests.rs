@@ -1,0 +1,391 @@
+//! Unit tests for `Config::resolve()` and individual rules, on inline configurations.
+
+use std::net::IpAddr;
+
+use super::schema::{Family, Mode, TunnelRole};
+use super::*;
+
+fn ok(text: &str) -> (Config, Report) {
+    match check_str(text, "t.toml") {
+        Ok(x) => x,
+        Err(r) => panic!("refused:\n{}", r.render()),
+    }
+}
+
+fn rules(text: &str) -> Vec<&'static str> {
+    let r = match check_str(text, "t.toml") {
+        Ok((_, r)) => r,
+        Err(r) => r,
+    };
+    r.diagnostics().iter().map(|d| d.rule).collect()
+}
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+const S1: &str = include_str!("../../../examples/s1-alibaba-dual-tunnel.toml");
+const S1_GW2: &str = include_str!("../../../examples/s1-alibaba-gw2.toml");
+const S2_AWS: &str = include_str!("../../../examples/s2-azure-aws-active-active.toml");
+const S2_AZURE: &str = include_str!("../../../examples/s2-azure-side.toml");
+const S5: &str = include_str!("../../../examples/s5-ipv6.toml");
+
+#[test]
+fn s1_yields_two_peers_with_the_standby_flagged() {
+    let (cfg, _) = ok(S1);
+    let peers = cfg.resolve();
+    assert_eq!(peers.len(), 2);
+    let (a, b) = (&peers[0], &peers[1]);
+    assert_eq!(a.address, ip("169.254.10.2"));
+    assert_eq!(a.local_address, Some(ip("169.254.10.1")));
+    assert_eq!(b.address, ip("169.254.20.2"));
+    assert_eq!(b.local_address, Some(ip("169.254.20.1")));
+    for p in &peers {
+        assert_eq!((p.local_asn, p.peer_asn), (65530, 65500));
+        assert!(!p.passive);
+        assert_eq!(p.export_limit, Some(50), "LIM-ALI-1 cap");
+        assert_eq!(
+            p.export_prefixes,
+            Some(vec!["10.0.0.0/16".parse().unwrap()])
+        );
+        assert_eq!(p.families, vec![Family::Ipv4Unicast]);
+    }
+    let ta = a.tunnel.as_ref().unwrap();
+    let tb = b.tunnel.as_ref().unwrap();
+    assert_eq!(
+        (ta.name.as_str(), ta.mode, ta.role),
+        ("vpc1-vpc2", Mode::ActiveStandby, TunnelRole::Active)
+    );
+    assert_eq!((tb.index, tb.role, tb.tunnels), (1, TunnelRole::Standby, 2));
+    assert_eq!(a.interface.as_deref(), Some("vti-ali1"));
+    assert_eq!(b.name, "vpc1-vpc2/tunnel2");
+    assert_eq!(b.field, "connections[0].tunnels[1]");
+}
+
+#[test]
+fn s1_other_gateway_is_the_mirror_image() {
+    let (cfg, _) = ok(S1_GW2);
+    let peers = cfg.resolve();
+    assert_eq!(peers[0].address, ip("169.254.10.1"));
+    assert_eq!(peers[0].local_address, Some(ip("169.254.10.2")));
+    assert_eq!(peers[1].address, ip("169.254.20.1"));
+    assert_eq!((peers[0].local_asn, peers[0].peer_asn), (65500, 65530));
+    assert_eq!(peers[1].tunnel.as_ref().unwrap().role, TunnelRole::Standby);
+}
+
+#[test]
+fn s2_yields_four_active_peers_with_azure_timers() {
+    let (cfg, _) = ok(S2_AWS);
+    let peers = cfg.resolve();
+    let addrs: Vec<IpAddr> = peers.iter().map(|p| p.address).collect();
+    assert_eq!(
+        addrs,
+        [
+            "169.254.21.2",
+            "169.254.22.2",
+            "169.254.21.6",
+            "169.254.22.6"
+        ]
+        .map(ip)
+    );
+    for p in &peers {
+        assert_eq!((p.local_asn, p.peer_asn), (64512, 65000));
+        assert_eq!((p.keepalive, p.hold_time), (60, 180));
+        assert!(!p.passive, "INIT-AZ-1: we open the sessions");
+        assert_eq!(p.tunnel.as_ref().unwrap().mode, Mode::ActiveActive);
+        assert_eq!(p.tunnel.as_ref().unwrap().role, TunnelRole::Active);
+        assert_eq!(p.export_limit, Some(4000));
+        assert_eq!(p.export_prefixes, None);
+    }
+    let (azure, _) = ok(S2_AZURE);
+    let peers = azure.resolve();
+    assert_eq!(peers.len(), 4);
+    assert_eq!(peers[2].address, ip("169.254.21.5"));
+    assert_eq!(peers[2].local_address, Some(ip("169.254.21.6")));
+    assert!(peers.iter().all(|p| p.passive && p.peer_asn == 64512));
+}
+
+#[test]
+fn s2_as_aws_cloud_side_is_also_accepted() {
+    let text = S2_AWS.replace(
+        "\nprovider = \"azure\"\n",
+        "\nprovider = \"aws\"\nside = \"cloud\"\n",
+    );
+    let (cfg, _) = ok(&text);
+    let peers = cfg.resolve();
+    assert_eq!(peers.len(), 4);
+    assert_eq!((peers[0].keepalive, peers[0].hold_time), (10, 30));
+    assert_eq!(peers[0].local_address, Some(ip("169.254.21.1")));
+}
+
+#[test]
+fn s5_sessions_carry_both_families() {
+    let (cfg, _) = ok(S5);
+    let peers = cfg.resolve();
+    assert_eq!(peers[1].address, ip("fdff:1::1"));
+    assert_eq!(peers[1].local_address, Some(ip("fdff:1::2")));
+    assert!(
+        peers
+            .iter()
+            .all(|p| p.families == vec![Family::Ipv4Unicast, Family::Ipv6Unicast])
+    );
+    assert!(
+        peers.iter().all(|p| p.graceful_restart == Some(120)),
+        "GR-GCP"
+    );
+    assert_eq!((peers[0].keepalive, peers[0].hold_time), (20, 60));
+    assert_eq!(cfg.local_routes().len(), 2);
+}
+
+const BASE: &str = "[global]\nasn = 65001\nrouter_id = \"192.0.2.1\"\n";
+
+#[test]
+fn aws_defaults_put_us_on_the_second_host() {
+    let (cfg, _) = ok(&format!(
+        "{BASE}[[connections]]\nname = \"a\"\nprovider = \"aws\"\n[[connections.tunnels]]\ninside_cidr = \"169.254.44.0/30\"\n"
+    ));
+    let p = &cfg.resolve()[0];
+    assert_eq!(p.address, ip("169.254.44.1"));
+    assert_eq!(p.local_address, Some(ip("169.254.44.2")));
+    assert_eq!(p.peer_asn, 64512, "ASN-AWS-5 default");
+    assert_eq!((p.keepalive, p.hold_time), (10, 30), "TMR-AWS-1");
+    assert_eq!(p.max_prefixes.unwrap().limit, 1000, "LIM-AWS-3");
+    assert_eq!(p.export_limit, Some(100), "LIM-AWS-1");
+}
+
+#[test]
+fn explicit_peers_resolve_with_global_defaults() {
+    let (cfg, _) = ok(&format!(
+        "{BASE}hold_time = 60\n[[peers]]\naddress = \"2001:db8::2\"\nasn = \"1.10\"\nmax_prefixes = 10\nidle_hold = 30\n"
+    ));
+    let p = &cfg.resolve()[0];
+    assert_eq!(p.peer_asn, 65546);
+    assert_eq!((p.hold_time, p.keepalive), (60, 20));
+    assert_eq!(p.families, vec![Family::Ipv6Unicast]);
+    assert_eq!(p.max_prefixes.unwrap().idle_hold, Some(30));
+    let fsm = p.fsm_config(cfg.global.router_id.unwrap());
+    assert_eq!(fsm.hold_time, 60);
+    assert_eq!(fsm.families, vec![bgp_wire::Family::IPV6_UNICAST]);
+}
+
+#[test]
+fn standby_role_and_network_restriction_reach_the_rib_config() {
+    let (cfg, _) = ok(S1);
+    let peers = cfg.resolve();
+    let active = peers[0].rib_config(&cfg);
+    let standby = peers[1].rib_config(&cfg);
+    assert_eq!(active.export_prepend, 0);
+    assert_eq!(standby.export_prepend, resolve::STANDBY_PREPEND);
+    assert_eq!(standby.export_med, Some(resolve::STANDBY_MED));
+    assert_eq!(standby.import.rules.len(), 1);
+    assert_eq!(
+        active.export.rules.len(),
+        1,
+        "export only the connection's networks"
+    );
+    assert_eq!(active.max_export, Some(50));
+    assert_eq!(active.local_v4, Some("169.254.10.1".parse().unwrap()));
+}
+
+#[test]
+fn rule_ids_of_single_mistakes() {
+    let conn = |provider: &str, extra: &str, cidr: &str| {
+        format!(
+            "{BASE}[[connections]]\nname = \"c\"\nprovider = \"{provider}\"\npeer_asn = 65100\n{extra}\n[[connections.tunnels]]\ninside_cidr = \"{cidr}\"\n"
+        )
+    };
+    assert_eq!(
+        rules(&conn("aws", "", "169.254.169.252/30")),
+        ["ADDR-AWS-2"]
+    );
+    assert_eq!(rules(&conn("aws", "", "169.254.44.0/29")), ["ADDR-AWS-1"]);
+    assert_eq!(rules(&conn("aws", "", "fd00::/126")), ["ADDR-AWS-6"]);
+    assert_eq!(
+        rules(&conn("aws-tgw", "", "fd00::/126")),
+        Vec::<&str>::new()
+    );
+    assert_eq!(rules(&conn("aws-tgw", "", "fdff::/64")), ["ADDR-AWS-6"]);
+    assert_eq!(
+        rules(&conn("alibaba", "", "169.254.6.0/30")),
+        ["ADDR-ALI-2"]
+    );
+    assert_eq!(rules(&conn("alibaba", "", "10.0.0.0/30")), ["ADDR-ALI-1"]);
+    assert_eq!(rules(&conn("azure", "", "169.254.23.0/30")), ["ADDR-AZ-1"]);
+    assert_eq!(
+        rules(&conn("azure", "bfd = true", "169.254.21.0/30")),
+        ["BFD-AZ"]
+    );
+    assert_eq!(
+        rules(&conn("azure", "passive = true", "169.254.21.0/30")),
+        ["INIT-AZ-1"]
+    );
+    assert_eq!(
+        rules(&conn("gcp", "bfd = true", "169.254.0.0/30")),
+        ["BFD-GCP"]
+    );
+    assert_eq!(
+        rules(&conn("gcp", "keepalive = 10", "169.254.0.0/30")),
+        ["TMR-GCP-1"]
+    );
+    assert_eq!(rules(&conn("gcp", "", "fdff:1::/126")), Vec::<&str>::new());
+    assert_eq!(rules(&conn("gcp", "", "fdff:2::/126")), ["ADDR-GCP-3"]);
+    assert_eq!(
+        rules(&conn("generic", "", "10.9.9.0/29")),
+        ["GEN-TUN-PREFIX"]
+    );
+    assert_eq!(
+        rules(&conn("generic", "", "169.254.1.0/30")),
+        ["GEN-TUN-RESERVED"]
+    );
+    assert_eq!(
+        rules(&conn("generic", "", "10.9.9.0/31")),
+        Vec::<&str>::new()
+    );
+    assert_eq!(
+        rules(&conn("aws", "passive = true", "169.254.44.0/30")),
+        ["INIT-AWS-1"]
+    );
+    assert_eq!(
+        rules(&conn("aws", "mode = \"active-standby\"", "169.254.44.0/30")),
+        ["PREF-AWS-3"]
+    );
+    assert_eq!(
+        rules(&conn(
+            "alibaba",
+            "networks = [\"0.0.0.0/0\"]",
+            "169.254.44.0/30"
+        )),
+        ["LIM-ALI-2"]
+    );
+    assert_eq!(
+        rules(&conn(
+            "alibaba",
+            "networks = [\"100.100.0.0/16\"]",
+            "169.254.44.0/30"
+        )),
+        ["LIM-ALI-2"]
+    );
+    assert_eq!(
+        rules(&conn(
+            "aws",
+            "networks = [\"100.100.0.0/16\"]",
+            "169.254.44.0/30"
+        )),
+        Vec::<&str>::new()
+    );
+    assert_eq!(
+        rules(&conn("gcp", "peer_asn = 16550", "169.254.0.0/30").replace("peer_asn = 65100\n", "")),
+        ["ASN-GCP-1"]
+    );
+    assert_eq!(
+        rules(&conn("gcp", "", "169.254.0.0/30").replace("peer_asn = 65100\n", "")),
+        ["GEN-ASN-MISSING"]
+    );
+    assert_eq!(
+        rules(&conn("aws", "", "169.254.44.0/30").replace("65001", "7224")),
+        ["ASN-AWS-2"]
+    );
+    assert_eq!(
+        rules(&conn("aws", "", "169.254.44.0/30").replace("65001", "64512")),
+        ["ASN-AWS-4"]
+    );
+    assert_eq!(
+        rules(&conn("azure", "", "169.254.21.0/30").replace("65001", "65518")),
+        ["ASN-AZ-1"]
+    );
+    assert_eq!(
+        rules(&conn("azure", "", "169.254.21.0/30").replace("65001", "64500")),
+        ["ASN-AZ-2"]
+    );
+    assert_eq!(
+        rules(&conn("generic", "", "10.9.9.0/30").replace("65100", "65001")),
+        ["GEN-ASN-PEER"]
+    );
+}
+
+#[test]
+fn generic_rules() {
+    assert_eq!(rules("[global]\nasn = 65001\n"), ["GEN-ROUTER-ID"]);
+    assert_eq!(rules(&format!("{BASE}hold_time = 2\n")), ["GEN-TIMER-HOLD"]);
+    assert_eq!(
+        rules(&format!("{BASE}keepalive = 40\n")),
+        ["GEN-TIMER-KEEPALIVE"]
+    );
+    assert_eq!(
+        rules(&format!("{BASE}keepalive = 90\n")),
+        ["GEN-TIMER-KEEPALIVE"]
+    );
+    assert_eq!(
+        rules(&format!("{BASE}asn = 23456\n").replacen("asn = 65001\n", "", 1)),
+        ["GEN-ASN-RESERVED"]
+    );
+    assert_eq!(rules(&format!("{BASE}max_paths = 0\n")), ["GEN-MAX-PATHS"]);
+    let peer =
+        |extra: &str| format!("{BASE}[[peers]]\naddress = \"192.0.2.2\"\nasn = 65002\n{extra}\n");
+    assert_eq!(rules(&peer("import = \"nope\"")), ["GEN-POLICY-UNKNOWN"]);
+    assert_eq!(rules(&peer("md5_password = \"\"")), ["GEN-MD5"]);
+    assert_eq!(rules(&peer("ttl_security = 255")), ["GEN-TTL"]);
+    assert_eq!(rules(&peer("route_reflector_client = true")), ["GEN-RR"]);
+    assert_eq!(
+        rules(&peer("interface = \"a-very-long-interface-name\"")),
+        ["GEN-INTERFACE"]
+    );
+    assert_eq!(
+        rules(&peer("local_address = \"2001:db8::1\"")),
+        ["GEN-LOCAL-ADDRESS"]
+    );
+    assert_eq!(rules(&peer("families = []")), ["GEN-FAMILY"]);
+    assert_eq!(rules(&peer("restart_time = 5000")), ["GEN-GR"]);
+    assert_eq!(rules(&peer("max_prefixes = 0")), ["GEN-MAX-PREFIXES"]);
+    assert_eq!(
+        rules(&format!(
+            "{}[[peers]]\naddress = \"192.0.2.2\"\nasn = 65003\n",
+            peer("")
+        )),
+        ["GEN-PEER-DUP"]
+    );
+    assert_eq!(
+        rules(&format!("{BASE}[[networks]]\nprefix = \"10.0.0.1/16\"\n")),
+        ["GEN-PREFIX"]
+    );
+    assert_eq!(
+        rules(&format!(
+            "{BASE}[policies.p]\n[[policies.p.terms]]\nprefix = [\"10.0.0.0/8 le 4\"]\n"
+        )),
+        ["GEN-PREFIX"]
+    );
+    assert_eq!(
+        rules(&format!(
+            "{BASE}[policies.p]\n[[policies.p.terms]]\naccept = true\nreject = true\n"
+        )),
+        ["GEN-POLICY-TERM"]
+    );
+    assert_eq!(
+        rules(&format!(
+            "{BASE}[policies.p]\n[[policies.p.terms]]\nadd_community = [\"1:2:3\"]\n"
+        )),
+        ["GEN-COMMUNITY"]
+    );
+    assert_eq!(rules(&format!("{BASE}port = \"x\"\n")), ["CFG-TYPE"]);
+    assert_eq!(
+        rules(&format!(
+            "{BASE}[[connections]]\nname = \"x\"\nprovider = \"oracle\"\n"
+        )),
+        ["CFG-UNKNOWN-VALUE"]
+    );
+    assert_eq!(
+        rules("[global]\nrouter_id = \"192.0.2.1\"\n"),
+        ["CFG-MISSING-FIELD"]
+    );
+}
+
+#[test]
+fn every_rule_id_is_documented() {
+    let doc = include_str!("../../../docs/CONFIG.md");
+    for (id, _) in rules::ALL {
+        assert!(
+            doc.contains(&format!("`{id}`")),
+            "{id} is not in docs/CONFIG.md"
+        );
+    }
+}
