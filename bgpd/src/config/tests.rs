@@ -389,3 +389,138 @@ fn every_rule_id_is_documented() {
         );
     }
 }
+
+fn conn2(provider: &str, extra: &str, t1: &str, t2: &str) -> String {
+    format!(
+        "{BASE}[[connections]]\nname = \"c\"\nprovider = \"{provider}\"\npeer_asn = 65100\n{extra}\n\
+         [[connections.tunnels]]\ninside_cidr = \"169.254.21.0/30\"\n{t1}\n\
+         [[connections.tunnels]]\ninside_cidr = \"169.254.22.0/30\"\n{t2}\n"
+    )
+}
+
+#[test]
+fn connection_level_rules() {
+    let none: Vec<&str> = Vec::new();
+    assert_eq!(rules(&conn2("alibaba", "", "", "")), none);
+    assert_eq!(
+        rules(&conn2(
+            "alibaba",
+            "",
+            "role = \"standby\"",
+            "role = \"active\""
+        )),
+        ["PREF-ALI-1"]
+    );
+    assert_eq!(
+        rules(&conn2("alibaba", "", "", "role = \"active\"")),
+        ["GEN-PAIR"]
+    );
+    assert_eq!(
+        rules(&conn2("alibaba", "", "", "peer_asn = 65101")),
+        ["ASN-ALI-3"]
+    );
+    assert_eq!(
+        rules(&conn2("gcp", "", "", "peer_asn = 65101")),
+        ["ASN-GCP-2"]
+    );
+    assert_eq!(
+        rules(&conn2("azure", "mode = \"active-standby\"", "", "")),
+        ["ADDR-AZ-3"]
+    );
+    assert_eq!(
+        rules(&conn2("aws", "", "role = \"active\"", "")),
+        ["GEN-PAIR"]
+    );
+    assert_eq!(
+        rules(&conn2("aws", "export_limit = 150", "", "")),
+        ["LIM-AWS-1"]
+    );
+    assert_eq!(
+        rules(&conn2("alibaba", "export_limit = 150", "", "")),
+        none,
+        "quota raisable"
+    );
+    assert_eq!(
+        rules(&conn2("aws-tgw", "", "", "").replace("169.254.22.0/30", "fd00::/126")),
+        ["ADDR-AWS-6"]
+    );
+    assert_eq!(
+        rules(&conn2(
+            "azure",
+            "networks = [\"10.1.0.0/16\"]\nremote_networks = [\"10.1.0.0/16\"]",
+            "",
+            ""
+        )),
+        ["LIM-AZ-2"]
+    );
+    assert_eq!(
+        rules(&conn2(
+            "aws",
+            "networks = [\"10.1.1.0/24\"]\nremote_networks = [\"10.1.0.0/16\"]",
+            "",
+            ""
+        )),
+        ["GEN-REMOTE-OVERLAP"]
+    );
+    assert_eq!(
+        rules(&conn2(
+            "azure",
+            "remote_networks = [\"169.254.21.0/24\"]",
+            "",
+            ""
+        )),
+        ["ADDR-AZ-5"]
+    );
+    assert_eq!(
+        rules(&conn2("gcp", "", "", "").replace("169.254.22.0/30", "169.254.21.0/30")),
+        ["GEN-TUN-DUP"]
+    );
+    assert_eq!(
+        rules(&conn2("aws", "", "", "").replace(
+            "[[connections.tunnels]]\ninside_cidr = \"169.254.22.0/30\"\n",
+            ""
+        )),
+        none
+    );
+    assert_eq!(
+        rules(&format!(
+            "{BASE}[[connections]]\nname = \"c\"\nprovider = \"aws\"\n"
+        )),
+        ["GEN-TUN-NONE"]
+    );
+    assert_eq!(
+        rules(&conn2(
+            "azure",
+            "",
+            "local_address = \"169.254.21.2\"\npeer_address = \"169.254.21.1\"",
+            ""
+        )),
+        ["ADDR-AZ-4"]
+    );
+}
+
+#[test]
+fn type_errors_inside_arrays_name_the_field_and_line() {
+    let text = format!(
+        "{BASE}\n[[connections]]\nname = \"c\"\nprovider = \"aws\"\n\n[[connections.tunnels]]\ninside_cidr = \"169.254.44.0/30\"\n\n[[connections.tunnels]]\ninside_cidr = \"169.254.48.0/33\"\n"
+    );
+    let r = check_str(&text, "t.toml").unwrap_err();
+    let d = &r.diagnostics()[0];
+    assert_eq!(d.rule, "CFG-TYPE");
+    assert_eq!(d.field, "connections[0].tunnels[1].inside_cidr");
+    assert_eq!((d.line, d.column), (13, 15));
+    assert!(
+        d.to_string()
+            .starts_with("t.toml:13:15: error[CFG-TYPE] connections[0].tunnels[1].inside_cidr: ")
+    );
+}
+
+#[test]
+fn warnings_do_not_refuse_and_render_with_a_summary() {
+    let (_, r) = ok(&format!("{BASE}keepalive = 40\nhold_time = 90\n"));
+    assert!(r.is_ok());
+    assert_eq!(r.warnings().count(), 1);
+    assert!(r.render().ends_with("0 errors, 1 warning\n"));
+    let (_, clean) = ok(BASE);
+    assert_eq!(clean.render(), "");
+}
