@@ -87,6 +87,58 @@ fn memory_report(updates: &[UpdateRef]) -> (f64, f64) {
     (one, ten)
 }
 
+/// Nanoseconds this thread has spent on a CPU (Linux schedstat): the machine is shared, so
+/// wall-clock numbers from criterion include time other processes had the core.
+fn cpu_ns() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    s.split_whitespace().next()?.parse().ok()
+}
+
+/// Insert and export rates in CPU time, best of `runs`.
+fn cpu_time_report(updates: &[UpdateRef], runs: usize) {
+    let mut best_insert = f64::MAX;
+    let mut best_export = f64::MAX;
+    let mut bytes = 0;
+    for _ in 0..runs {
+        let (mut rib, peers) = new_rib(1);
+        let (Some(t0), w0) = (cpu_ns(), Instant::now()) else {
+            return;
+        };
+        load(&mut rib, peers[0], updates);
+        let t1 = cpu_ns().unwrap_or(t0);
+        let _ = w0;
+        best_insert = best_insert.min((t1 - t0) as f64 / 1e9);
+        let mut cfg = PeerConfig::new(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 9)), 65099);
+        cfg.local_v4 = Some(Ipv4Addr::new(192, 0, 2, 1));
+        let out = rib.add_peer(cfg).unwrap();
+        rib.peer_up(out, Ipv4Addr::new(10, 9, 9, 9), table_gen::session())
+            .unwrap();
+        let group = rib.update_group(out).unwrap();
+        let t2 = cpu_ns().unwrap_or(0);
+        let first = rib.export_full(group, Family::IPV4_UNICAST).unwrap();
+        let t3 = cpu_ns().unwrap_or(0);
+        bytes = first.messages.len();
+        let again = rib.export_full(group, Family::IPV4_UNICAST).unwrap();
+        let t4 = cpu_ns().unwrap_or(0);
+        black_box(again);
+        best_export = best_export.min((t4 - t3) as f64 / 1e9);
+        eprintln!(
+            "cpu time: insert {:.0} ms ({:.2} M prefixes/s); first export {:.0} ms; \
+             repeat export {:.0} ms ({:.0} MB/s)",
+            (t1 - t0) as f64 / 1e6,
+            PREFIXES as f64 / ((t1 - t0) as f64 / 1e9) / 1e6,
+            (t3 - t2) as f64 / 1e6,
+            (t4 - t3) as f64 / 1e6,
+            bytes as f64 / ((t4 - t3) as f64 / 1e9) / 1e6,
+        );
+    }
+    eprintln!(
+        "cpu time, best of {runs}: insert {:.2} M prefixes/s, export {:.0} MB/s ({bytes} bytes)",
+        PREFIXES as f64 / best_insert / 1e6,
+        bytes as f64 / best_export / 1e6
+    );
+}
+
 fn main() {
     let t = Instant::now();
     let table = table_gen::generate(PREFIXES, SETS, 7);
@@ -100,6 +152,7 @@ fn main() {
     );
     if std::env::var_os("RIB_BENCH_SKIP_MEMORY").is_none() {
         memory_report(&updates);
+        cpu_time_report(&updates, 3);
     }
 
     let mut c = Criterion::default()

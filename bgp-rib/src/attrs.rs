@@ -637,14 +637,12 @@ pub(crate) fn splice_attr(raw: &[u8], t: AttrType, new: Option<(u8, &[u8])>, out
 #[derive(Default)]
 pub(crate) struct Canonicalizer {
     scratch: Vec<u8>,
-    parts: Vec<(u8, usize, usize)>,
 }
 
 impl Canonicalizer {
     pub(crate) fn new() -> Self {
         Canonicalizer {
             scratch: Vec::with_capacity(256),
-            parts: Vec::with_capacity(16),
         }
     }
 
@@ -653,33 +651,29 @@ impl Canonicalizer {
         self.scratch.clear();
         let params = u.params();
         let two_octet = !params.four_octet_as;
-        let mut sorted = true;
-        let mut last = 0u8;
-        let mut needs_rewrite = two_octet;
-        for a in u.attributes() {
-            let t = a.type_code;
-            if skip_on_import(t, a.flags.0) {
-                continue;
-            }
-            if t.0 < last {
-                sorted = false;
-            }
-            last = t.0;
-            let ext = a.flags.is_extended_length();
-            if ext != (a.value.len() > 255) {
-                needs_rewrite = true;
-            }
-        }
-        if sorted && !needs_rewrite {
+        // Fast path, one walk: a 4-octet session sending attributes in ascending order with
+        // minimal framing (what every common implementation does) is copied as is.
+        if !two_octet {
+            let mut last = 0u8;
+            let mut canonical = true;
             for a in u.attributes() {
-                if !skip_on_import(a.type_code, a.flags.0) {
-                    self.scratch.extend_from_slice(a.raw);
+                let t = a.type_code;
+                if skip_on_import(t, a.flags.0) {
+                    continue;
                 }
+                if t.0 < last || a.flags.is_extended_length() != (a.value.len() > 255) {
+                    canonical = false;
+                    break;
+                }
+                last = t.0;
+                self.scratch.extend_from_slice(a.raw);
             }
-            return &self.scratch;
+            if canonical {
+                return &self.scratch;
+            }
+            self.scratch.clear();
         }
         // Slow path: sort, reframe, and for 2-octet sessions widen AS numbers.
-        self.parts.clear();
         let mut owned: Vec<(AttrType, u8, Vec<u8>)> = Vec::new();
         let (merged_path, merged_agg) = if two_octet {
             let path = u.as_path().map(|p| p.to_owned()).unwrap_or_default();

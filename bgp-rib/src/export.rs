@@ -744,6 +744,24 @@ impl From<EncodeError> for RibError {
     }
 }
 
+impl Rib {
+    /// The prefixes currently advertised to a peer (what its update group was last sent),
+    /// for `show advertised`. Empty when the peer's session is down.
+    pub fn advertised(&self, peer: PeerId) -> Vec<IpNet> {
+        let Some(group) = self.update_group(peer) else {
+            return Vec::new();
+        };
+        let Some(g) = self.groups.get(group.0 as usize).and_then(Option::as_ref) else {
+            return Vec::new();
+        };
+        g.advertised_v4
+            .iter()
+            .map(IpNet::V4)
+            .chain(g.advertised_v6.iter().map(IpNet::V6))
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -51,6 +51,60 @@
 //! assert!(rib.is_empty());
 //! ```
 
+//! # Import, export, tunnels, restart
+//!
+//! * Import ([`Rib::apply_update`] for decoded UPDATEs, [`Rib::announce`] /
+//!   [`Rib::withdraw`] for owned routes): RFC 7606 treat-as-withdraw and AFI/SAFI disable,
+//!   AS-path loop check with allowas-in, RFC 4456 §8 ORIGINATOR_ID / CLUSTER_LIST checks,
+//!   the per-peer import [`Policy`] (prefix lists with ge/le, AS-path and community
+//!   matches, set LOCAL_PREF / MED / communities, prepend, reject) and max-prefix with a
+//!   configurable [`MaxPrefixAction`].
+//! * Export ([`export`]): peers with identical export configuration form an update group
+//!   ([`GroupId`]) whose UPDATEs are encoded once ([`Rib::export_full`],
+//!   [`Rib::export_changes`]); RFC 4456 reflection rules in [`may_advertise`], well-known
+//!   communities, next-hop-self / unchanged, AS-path prepend, max export count.
+//! * Locally originated routes ([`LocalRoute`]), optionally only while a caller-supplied
+//!   condition holds ([`Rib::set_origin_condition`]).
+//! * Tunnel pairs ([`TunnelPair`]): active/standby via import LOCAL_PREF and export MED or
+//!   prepend, or active/active via multipath.
+//! * Graceful restart helper mode ([`Rib::peer_down_graceful`], [`Rib::end_of_rib`],
+//!   [`Rib::restart_timer_expired`]).
+//!
+//! # Performance
+//!
+//! `cargo bench -p bgp-rib --bench rib` on the project's 2-core machine, over the
+//! bench's deterministic DFZ-like table (1,000,000 IPv4 prefixes, 150,000 attribute sets,
+//! 60 % /24, 2–6 hop 4-octet AS paths, communities on 40 % of the sets) fed as 150,031
+//! decoded UPDATEs. While measuring, two fuzzers of other crates used about 1.2 of the 2
+//! cores, so the bench also reports CPU time of its own thread (from
+//! `/proc/thread-self/schedstat`), which is the fairer figure.
+//!
+//! | what | target | measured |
+//! |---|---|---|
+//! | insert 1M prefixes, one peer, with best path | ≥ 5 M/s | 3.2–4.1 M/s CPU time; 2.8 M/s wall clock (criterion mean, under load) |
+//! | memory, Adj-RIB-In + Loc-RIB, one peer | ≤ 100 B/prefix | 66.1 B/prefix |
+//! | memory, same table from 10 peers | ≤ 2.5× | 162.9 B/prefix, 2.46× |
+//! | full-table export to an update group | ≥ 1 GB/s | 33–40 MB/s CPU time, 24 MiB/s wall clock (13.6 MB in 150k UPDATEs) |
+//! | after `peer_down` of the full table | near start | 9 KB still allocated |
+//!
+//! Memory is counted by a counting global allocator ([`cap`](https://docs.rs/cap)) around
+//! loading the table; it is requested bytes, without malloc's own overhead. Of the
+//! 66 B/prefix, about 51 B are prefix-trie's nodes and 8-octet value slots (its arrays
+//! grow by doubling) and about 15 B the interned attribute sets.
+//!
+//! What limits the misses, from `perf`:
+//!
+//! * Insert: about 60 % of the time is prefix-trie's `entry` / `insert` on a 50 MB trie in
+//!   random prefix order (an UPDATE's prefixes are scattered), i.e. cache misses; the
+//!   RIB's own work (canonical attribute bytes and interning once per UPDATE, one 8-octet
+//!   path per prefix, no allocation per prefix) is the rest.
+//! * Export: walking the trie alone costs ~70 ns per prefix here (13.6 MB at 1 GB/s leaves
+//!   13.6 ns per prefix), and recording what the group was sent (a `PrefixSet`, needed for
+//!   exact withdrawals and the max export count) about as much again. Decisions and encoded
+//!   attributes are per attribute set (memoised per pass, builders cached per group), so
+//!   the per-prefix cost is the walk, the record and 4–5 NLRI octets. An update group's
+//!   bytes are shared by all its members, so N members receive N× that rate.
+
 #![forbid(unsafe_code)]
 
 mod attrs;

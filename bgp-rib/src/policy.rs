@@ -25,7 +25,7 @@
 
 use ipnet::IpNet;
 
-use crate::attrs::{PathAttrs, push_attr, splice_attr};
+use crate::attrs::PathAttrs;
 use bgp_wire::{AttrFlags, AttrType, Community, LargeCommunity};
 
 /// One entry of a prefix list: a prefix and the lengths it admits.
@@ -35,8 +35,7 @@ pub struct PrefixListEntry {
     pub prefix: IpNet,
     /// Shortest admitted length (`ge`); defaults to the entry's own length.
     pub ge: Option<u8>,
-    /// Longest admitted length (`le`); defaults to `ge` when only `ge` is given, to the
-    /// address width when `ge` is given... see [`PrefixListEntry::matches`].
+    /// Longest admitted length (`le`); see [`PrefixListEntry::matches`] for the defaults.
     pub le: Option<u8>,
     /// Whether a match permits (true) or denies.
     pub permit: bool,
@@ -416,20 +415,6 @@ pub(crate) fn prepend_as_path(path: &[u8], asn: u32, count: u8) -> Vec<u8> {
     }
     out.extend_from_slice(rest);
     out
-}
-
-#[allow(dead_code)]
-pub(crate) fn encode_attr(flags: u8, t: AttrType, value: &[u8]) -> Vec<u8> {
-    let mut v = Vec::new();
-    push_attr(&mut v, flags, t, value);
-    v
-}
-
-#[allow(dead_code)]
-pub(crate) fn splice(raw: &[u8], t: AttrType, new: Option<(u8, &[u8])>) -> Vec<u8> {
-    let mut v = Vec::new();
-    splice_attr(raw, t, new, &mut v);
-    v
 }
 
 #[cfg(test)]

@@ -56,7 +56,7 @@ impl RibConfig {
 
 /// Tells the RIB the IGP cost to a next hop (RFC 4271 §9.1.2.2 e). `None` means the next
 /// hop is unreachable and the path is not eligible (RFC 4271 §9.1.2.1).
-pub trait NextHopResolver {
+pub trait NextHopResolver: Send {
     /// Cost to reach `next_hop`, or `None` if it cannot be reached.
     fn igp_cost(&self, next_hop: IpAddr) -> Option<u32>;
 }
