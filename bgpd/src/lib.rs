@@ -6,4 +6,6 @@
 #![deny(unsafe_code)]
 
 pub mod config;
+pub mod demo;
 pub mod net;
+pub mod speaker;

@@ -1,0 +1,1181 @@
+//! The core task: owns the RIB and the FSMs, and carries out what they decide.
+
+use super::Command;
+use super::types::*;
+use crate::net::{
+    self, ConnectOptions, ListenOptions, Listener, MessageSender, ReadError, WriterHandle,
+};
+use bgp_fsm::{Action, ConnectionId, Event, Notified, Peer as Fsm, State};
+use bgp_rib::{
+    Change, NextHopAddr, PathStatus, PeerId, Rib, RibConfig, Route, TunnelMode, TunnelPair,
+};
+use bgp_wire::{Family, Message, MessageType, Notification, SessionParams, Update, decode};
+use bytes::Bytes;
+use ipnet::IpNet;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+use tokio::net::TcpStream;
+use tokio::sync::{broadcast, mpsc};
+use tokio::task::JoinHandle;
+use tracing::{debug, info, warn};
+
+/// Messages queued per connection before the core keeps them in its own backlog.
+const WRITE_QUEUE: usize = 1024;
+/// Frames in flight from all readers to the core. Bounded: a peer that sends faster than the
+/// core processes is slowed down by TCP flow control, and nothing grows without limit.
+const EVENT_QUEUE: usize = 4096;
+/// How often a loading peer gets a progress log line.
+const PROGRESS_EVERY: Duration = Duration::from_secs(5);
+
+/// What connection tasks tell the core.
+enum ConnEvent {
+    Connected {
+        peer: IpAddr,
+        conn: ConnectionId,
+        stream: TcpStream,
+    },
+    ConnectFailed {
+        peer: IpAddr,
+        conn: ConnectionId,
+        error: io::Error,
+    },
+    Accepted {
+        stream: TcpStream,
+        remote: SocketAddr,
+        local: SocketAddr,
+    },
+    Frame {
+        conn: ConnectionId,
+        bytes: Bytes,
+    },
+    ReadFailed {
+        conn: ConnectionId,
+        error: ReadError,
+    },
+    Eof {
+        conn: ConnectionId,
+    },
+    Progress {
+        conn: ConnectionId,
+    },
+}
+
+struct Conn {
+    peer: IpAddr,
+    sender: Option<MessageSender>,
+    writer: Option<WriterHandle>,
+    reader: JoinHandle<()>,
+    progress: JoinHandle<()>,
+    max_len: Arc<AtomicUsize>,
+    local: SocketAddr,
+    /// Messages the writer queue had no room for, in order.
+    backlog: VecDeque<Bytes>,
+}
+
+struct PeerState {
+    spec: PeerSpec,
+    rib_id: PeerId,
+    fsm: Fsm,
+    /// The connect attempt in flight.
+    connecting: Option<(ConnectionId, JoinHandle<()>)>,
+    /// The Established connection and when it came up.
+    up: Option<(ConnectionId, Instant)>,
+    stats: PeerStats,
+    prefixes_received: u64,
+    last_error: Option<String>,
+    /// Progress logging while a table loads.
+    load: Option<Load>,
+}
+
+struct Load {
+    started: Instant,
+    last_log: Instant,
+    received_at_last_log: u64,
+}
+
+pub(super) async fn spawn(
+    config: SpeakerConfig,
+    commands: mpsc::Receiver<Command>,
+    routes: broadcast::Sender<RouteEvent>,
+) -> io::Result<(JoinHandle<()>, Vec<SocketAddr>)> {
+    let (events_tx, events) = mpsc::channel(EVENT_QUEUE);
+    let listener = if config.listen.is_empty() {
+        None
+    } else {
+        let l = Arc::new(Listener::bind(&config.listen, &ListenOptions::default())?);
+        info!(addresses = ?l.local_addrs(), "listening for BGP connections");
+        let accept = Arc::clone(&l);
+        let tx = events_tx.clone();
+        tokio::spawn(async move {
+            loop {
+                match accept.accept().await {
+                    Ok((stream, remote, local)) => {
+                        if tx
+                            .send(ConnEvent::Accepted {
+                                stream,
+                                remote,
+                                local,
+                            })
+                            .await
+                            .is_err()
+                        {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                }
+            }
+        });
+        Some(l)
+    };
+    let mut rib_config = RibConfig::new(config.asn, config.router_id);
+    rib_config.cluster_id = config.cluster_id;
+    rib_config.max_paths = config.max_paths.max(1);
+    let mut core = Core {
+        rib: Rib::new(rib_config),
+        peers: HashMap::new(),
+        by_rib_id: HashMap::new(),
+        conns: HashMap::new(),
+        next_conn: 1,
+        events_tx,
+        routes,
+        listener,
+        tunnels: Vec::new(),
+        stopping: false,
+    };
+    let now = Instant::now();
+    for route in config.networks {
+        let changes = core.rib.originate(route);
+        core.propagate(&changes, now);
+    }
+    for spec in config.peers {
+        if let Err(e) = core.add_peer(spec, now) {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, e.to_string()));
+        }
+    }
+    for pair in config.tunnel_pairs {
+        if let Err(e) = core.set_tunnel_pair(pair) {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, e.to_string()));
+        }
+    }
+    let bound = core
+        .listener
+        .as_ref()
+        .map(|l| l.local_addrs())
+        .unwrap_or_default();
+    Ok((tokio::spawn(core.run(commands, events)), bound))
+}
+
+struct Core {
+    rib: Rib,
+    peers: HashMap<IpAddr, PeerState>,
+    by_rib_id: HashMap<PeerId, IpAddr>,
+    conns: HashMap<ConnectionId, Conn>,
+    next_conn: u64,
+    events_tx: mpsc::Sender<ConnEvent>,
+    routes: broadcast::Sender<RouteEvent>,
+    listener: Option<Arc<Listener>>,
+    tunnels: Vec<TunnelPairSpec>,
+    stopping: bool,
+}
+
+impl Core {
+    async fn run(
+        mut self,
+        mut commands: mpsc::Receiver<Command>,
+        mut events: mpsc::Receiver<ConnEvent>,
+    ) {
+        loop {
+            let deadline = self
+                .peers
+                .values()
+                .filter_map(|p| p.fsm.poll_timeout())
+                .min();
+            let sleep = async {
+                match deadline {
+                    Some(d) => tokio::time::sleep_until(tokio::time::Instant::from_std(d)).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                cmd = commands.recv() => match cmd {
+                    Some(cmd) => {
+                        if self.command(cmd).await {
+                            return;
+                        }
+                    }
+                    None => {
+                        self.stop_all("speaker handle dropped").await;
+                        return;
+                    }
+                },
+                Some(ev) = events.recv() => self.event(ev),
+                () = sleep => self.timers(),
+            }
+        }
+    }
+
+    fn timers(&mut self) {
+        let now = Instant::now();
+        let due: Vec<IpAddr> = self
+            .peers
+            .iter()
+            .filter(|(_, p)| p.fsm.poll_timeout().is_some_and(|d| d <= now))
+            .map(|(a, _)| *a)
+            .collect();
+        for addr in due {
+            if let Some(p) = self.peers.get_mut(&addr) {
+                let actions = p.fsm.handle_timeout(now);
+                self.carry_out(addr, actions.iter().cloned().collect(), now);
+            }
+        }
+    }
+
+    // ---- commands ------------------------------------------------------------------------
+
+    /// Returns true when the speaker must stop.
+    async fn command(&mut self, cmd: Command) -> bool {
+        let now = Instant::now();
+        match cmd {
+            Command::AddPeer(spec, reply) => {
+                let _ = reply.send(self.add_peer(*spec, now));
+            }
+            Command::RemovePeer(addr, reply) => {
+                let _ = reply.send(self.remove_peer(addr, now));
+            }
+            Command::SetPeerEnabled(addr, enabled, message, reply) => {
+                let r = match self.peers.get_mut(&addr) {
+                    None => Err(SpeakerError::UnknownPeer(addr)),
+                    Some(p) => {
+                        let event = if !enabled {
+                            Event::ManualStop(message)
+                        } else if p.spec.session.passive {
+                            Event::ManualStartPassive
+                        } else {
+                            Event::ManualStart
+                        };
+                        let actions = p.fsm.handle(now, event);
+                        self.carry_out(addr, actions.iter().cloned().collect(), now);
+                        Ok(())
+                    }
+                };
+                let _ = reply.send(r);
+            }
+            Command::Originate(route, reply) => {
+                let changes = self.rib.originate(route);
+                self.propagate(&changes, now);
+                let _ = reply.send(());
+            }
+            Command::StopOriginating(prefix, reply) => {
+                let changes = self.rib.stop_originating(prefix);
+                self.propagate(&changes, now);
+                let _ = reply.send(());
+            }
+            Command::SetOriginCondition(prefix, holds, reply) => {
+                let changes = self.rib.set_origin_condition(prefix, holds);
+                self.propagate(&changes, now);
+                let _ = reply.send(());
+            }
+            Command::SetTunnelPair(pair, reply) => {
+                let _ = reply.send(self.set_tunnel_pair(pair));
+            }
+            Command::Neighbors(reply) => {
+                let _ = reply.send(self.neighbors(now));
+            }
+            Command::Routes(query, reply) => {
+                let _ = reply.send(self.routes_query(query));
+            }
+            Command::Advertised(addr, reply) => {
+                let r = match self.peers.get(&addr) {
+                    None => Err(SpeakerError::UnknownPeer(addr)),
+                    Some(p) => Ok(self.rib.advertised(p.rib_id)),
+                };
+                let _ = reply.send(r);
+            }
+            Command::Stats(reply) => {
+                let _ = reply.send(SpeakerStats {
+                    rib_prefixes: self.rib.prefix_count(),
+                    attribute_sets: self.rib.attribute_set_count(),
+                    neighbors: self.neighbors(now),
+                });
+            }
+            Command::Shutdown(message, reply) => {
+                self.stop_all(&message).await;
+                let _ = reply.send(());
+                return true;
+            }
+        }
+        false
+    }
+
+    fn add_peer(&mut self, spec: PeerSpec, now: Instant) -> Result<(), SpeakerError> {
+        let addr = spec.address();
+        if self.peers.contains_key(&addr) {
+            return Err(SpeakerError::DuplicatePeer(addr));
+        }
+        let fsm =
+            Fsm::new(spec.session.clone()).map_err(|e| SpeakerError::Config(e.to_string()))?;
+        let mut routing = spec.routing.clone();
+        // The next hop we advertise defaults to our address on the session.
+        match spec.transport.local_address {
+            Some(IpAddr::V4(a)) if routing.local_v4.is_none() => routing.local_v4 = Some(a),
+            Some(IpAddr::V6(a)) if routing.local_v6.is_none() => routing.local_v6 = Some(a),
+            _ => {}
+        }
+        let rib_id = self
+            .rib
+            .add_peer(routing)
+            .map_err(|e| SpeakerError::Config(format!("{e:?}")))?;
+        if let (Some(l), Some(key)) = (&self.listener, &spec.transport.md5_key)
+            && let Err(e) = l.set_md5(addr, Some(key))
+        {
+            warn!(peer = %addr, error = %e, "cannot set the TCP-MD5 key on the listener");
+        }
+        let enabled = spec.enabled;
+        let passive = spec.session.passive;
+        self.by_rib_id.insert(rib_id, addr);
+        self.peers.insert(
+            addr,
+            PeerState {
+                spec,
+                rib_id,
+                fsm,
+                connecting: None,
+                up: None,
+                stats: PeerStats::default(),
+                prefixes_received: 0,
+                last_error: None,
+                load: None,
+            },
+        );
+        info!(peer = %addr, passive, "peer added");
+        if enabled {
+            let event = if passive {
+                Event::ManualStartPassive
+            } else {
+                Event::ManualStart
+            };
+            if let Some(p) = self.peers.get_mut(&addr) {
+                let actions = p.fsm.handle(now, event);
+                self.carry_out(addr, actions.iter().cloned().collect(), now);
+            }
+        }
+        Ok(())
+    }
+
+    fn remove_peer(&mut self, addr: IpAddr, now: Instant) -> Result<(), SpeakerError> {
+        let Some(p) = self.peers.get_mut(&addr) else {
+            return Err(SpeakerError::UnknownPeer(addr));
+        };
+        // RFC 4486: Cease / Peer De-configured.
+        let stop = Event::AutomaticStop(Notification::cease(
+            bgp_wire::notification::cease_subcode::PEER_DECONFIGURED,
+        ));
+        let actions = p.fsm.handle(now, stop);
+        self.carry_out(addr, actions.iter().cloned().collect(), now);
+        let Some(p) = self.peers.remove(&addr) else {
+            return Ok(());
+        };
+        if let Some((_, task)) = p.connecting {
+            task.abort();
+        }
+        let conns: Vec<ConnectionId> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.peer == addr)
+            .map(|(id, _)| *id)
+            .collect();
+        for c in conns {
+            self.close_conn(c);
+        }
+        if let Some(l) = &self.listener {
+            let _ = l.set_md5(addr, None);
+        }
+        self.by_rib_id.remove(&p.rib_id);
+        if let Ok(changes) = self.rib.remove_peer(p.rib_id) {
+            self.propagate(&changes, now);
+        }
+        self.tunnels
+            .iter_mut()
+            .for_each(|t| t.members.retain(|m| *m != addr));
+        info!(peer = %addr, "peer removed");
+        Ok(())
+    }
+
+    fn set_tunnel_pair(&mut self, pair: TunnelPairSpec) -> Result<(), SpeakerError> {
+        let mut members = Vec::new();
+        for m in &pair.members {
+            let p = self.peers.get(m).ok_or(SpeakerError::UnknownPeer(*m))?;
+            members.push(p.rib_id);
+        }
+        let mode = match pair.active {
+            None => TunnelMode::ActiveActive,
+            Some(a) => {
+                let p = self.peers.get(&a).ok_or(SpeakerError::UnknownPeer(a))?;
+                TunnelMode::active_standby(p.rib_id)
+            }
+        };
+        self.rib
+            .set_tunnel_pair(&TunnelPair { members, mode })
+            .map_err(|e| SpeakerError::Config(format!("{e:?}")))?;
+        self.tunnels.retain(|t| t.name != pair.name);
+        self.tunnels.push(pair);
+        Ok(())
+    }
+
+    async fn stop_all(&mut self, message: &str) {
+        self.stopping = true;
+        let now = Instant::now();
+        let addrs: Vec<IpAddr> = self.peers.keys().copied().collect();
+        for addr in addrs {
+            if let Some(p) = self.peers.get_mut(&addr) {
+                let actions = p.fsm.handle(now, Event::ManualStop(message.to_string()));
+                self.carry_out(addr, actions.iter().cloned().collect(), now);
+            }
+        }
+        // Let the writers flush the NOTIFICATIONs, then stop.
+        let ids: Vec<ConnectionId> = self.conns.keys().copied().collect();
+        let mut writers = Vec::new();
+        for id in ids {
+            if let Some(mut c) = self.conns.remove(&id) {
+                c.sender = None;
+                c.reader.abort();
+                c.progress.abort();
+                writers.extend(c.writer.take());
+            }
+        }
+        for w in writers {
+            let _ = tokio::time::timeout(Duration::from_secs(2), w.join()).await;
+        }
+        info!("stopped: {message}");
+    }
+
+    // ---- connection events ---------------------------------------------------------------
+
+    fn event(&mut self, ev: ConnEvent) {
+        let now = Instant::now();
+        match ev {
+            ConnEvent::Connected { peer, conn, stream } => {
+                let wanted = self
+                    .peers
+                    .get(&peer)
+                    .and_then(|p| p.connecting.as_ref())
+                    .is_some_and(|(c, _)| *c == conn);
+                if !wanted {
+                    return; // abandoned attempt: dropping the stream closes it
+                }
+                if let Some(p) = self.peers.get_mut(&peer) {
+                    p.connecting = None;
+                }
+                self.register(peer, conn, stream);
+                self.fsm_event(peer, Event::TcpCrAcked(conn), now);
+                self.close_if_unused(peer, conn, "the session no longer wants this connection");
+            }
+            ConnEvent::ConnectFailed { peer, conn, error } => {
+                let wanted = self
+                    .peers
+                    .get(&peer)
+                    .and_then(|p| p.connecting.as_ref())
+                    .is_some_and(|(c, _)| *c == conn);
+                if wanted {
+                    debug!(%peer, %error, "connect failed");
+                    if let Some(p) = self.peers.get_mut(&peer) {
+                        p.connecting = None;
+                        p.last_error = Some(format!("connect: {error}"));
+                    }
+                    self.fsm_event(peer, Event::TcpConnectionFails(conn), now);
+                }
+            }
+            ConnEvent::Accepted {
+                stream,
+                remote,
+                local,
+            } => {
+                let addr = canonical(remote.ip());
+                if self.stopping || !self.peers.contains_key(&addr) {
+                    // RFC 4271 §8.2.1.2 leaves unknown peers to the implementation: refuse.
+                    info!(remote = %remote, local = %local, "refused connection from an unknown peer");
+                    return;
+                }
+                if let Some(hops) = self
+                    .peers
+                    .get(&addr)
+                    .and_then(|p| p.spec.transport.ttl_security)
+                    && let Err(e) = net::set_ttl_security(&stream, Some(hops))
+                {
+                    warn!(peer = %addr, error = %e, "cannot set GTSM on the accepted connection");
+                }
+                let conn = self.new_conn_id();
+                self.register(addr, conn, stream);
+                self.fsm_event(addr, Event::TcpConnectionConfirmed(conn), now);
+                self.close_if_unused(
+                    addr,
+                    conn,
+                    "the session is not accepting connections (Idle)",
+                );
+            }
+            ConnEvent::Frame { conn, bytes } => self.frame(conn, bytes, now),
+            ConnEvent::ReadFailed { conn, error } => {
+                let Some(peer) = self.conns.get(&conn).map(|c| c.peer) else {
+                    return;
+                };
+                let event = match error {
+                    ReadError::Header(e) => {
+                        warn!(%peer, error = %e, "malformed message header");
+                        Event::BgpHeaderErr(conn, e)
+                    }
+                    other => {
+                        debug!(%peer, error = %other, "read failed");
+                        Event::TcpConnectionFails(conn)
+                    }
+                };
+                self.fsm_event(peer, event, now);
+            }
+            ConnEvent::Eof { conn } => {
+                let Some(peer) = self.conns.get(&conn).map(|c| c.peer) else {
+                    return;
+                };
+                self.fsm_event(peer, Event::TcpConnectionFails(conn), now);
+            }
+            ConnEvent::Progress { conn } => {
+                let Some(c) = self.conns.get_mut(&conn) else {
+                    return;
+                };
+                let peer = c.peer;
+                // Room in the writer queue again: move the backlog over.
+                if let Some(s) = &c.sender {
+                    while let Some(b) = c.backlog.pop_front() {
+                        if let Err(e) = s.try_send(b) {
+                            if let tokio::sync::mpsc::error::TrySendError::Full(b) = e {
+                                c.backlog.push_front(b);
+                            }
+                            break;
+                        }
+                    }
+                }
+                self.fsm_event(peer, Event::DataSent(conn), now);
+            }
+        }
+    }
+
+    /// RFC 4271 §8.2.2: a connection the FSM did not take (e.g. one that arrived while the
+    /// session is Idle, which "refuses all incoming BGP connections") is closed at once.
+    fn close_if_unused(&mut self, peer: IpAddr, conn: ConnectionId, why: &str) {
+        let used = self
+            .peers
+            .get(&peer)
+            .is_some_and(|p| p.fsm.sessions().any(|s| s.connection() == Some(conn)));
+        if !used && self.conns.contains_key(&conn) {
+            debug!(%peer, "closing connection: {why}");
+            self.close_conn(conn);
+        }
+    }
+
+    fn new_conn_id(&mut self) -> ConnectionId {
+        let id = ConnectionId(self.next_conn);
+        self.next_conn += 1;
+        id
+    }
+
+    fn register(&mut self, peer: IpAddr, conn: ConnectionId, stream: TcpStream) {
+        let local = stream
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
+        let (mut reader, sender, writer) = net::split(stream, WRITE_QUEUE);
+        let max_len = Arc::new(AtomicUsize::new(bgp_wire::MAX_MESSAGE_LEN));
+        let tx = self.events_tx.clone();
+        let max = Arc::clone(&max_len);
+        let reader_task = tokio::spawn(async move {
+            loop {
+                let want = max.load(Ordering::Relaxed);
+                if reader.max_message_len() != want {
+                    reader.set_max_message_len(want);
+                }
+                let ev = match reader.read_message().await {
+                    Ok(Some(bytes)) => ConnEvent::Frame { conn, bytes },
+                    Ok(None) => ConnEvent::Eof { conn },
+                    Err(error) => ConnEvent::ReadFailed { conn, error },
+                };
+                let last = !matches!(ev, ConnEvent::Frame { .. });
+                if tx.send(ev).await.is_err() || last {
+                    return;
+                }
+            }
+        });
+        let mut progress = writer.progress();
+        let tx = self.events_tx.clone();
+        let progress_task = tokio::spawn(async move {
+            while progress.changed().await.is_ok() {
+                if tx.send(ConnEvent::Progress { conn }).await.is_err() {
+                    return;
+                }
+                // At most a few reports a second: the SendHoldTimer counts in minutes.
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        });
+        self.conns.insert(
+            conn,
+            Conn {
+                peer,
+                sender: Some(sender),
+                writer: Some(writer),
+                reader: reader_task,
+                progress: progress_task,
+                max_len,
+                local,
+                backlog: VecDeque::new(),
+            },
+        );
+    }
+
+    fn close_conn(&mut self, conn: ConnectionId) {
+        let Some(mut c) = self.conns.remove(&conn) else {
+            return;
+        };
+        // Dropping the sender lets the writer flush what is queued (a NOTIFICATION), then
+        // shut the socket down; a peer that stopped reading gets 5 s.
+        c.sender = None;
+        c.reader.abort();
+        c.progress.abort();
+        if let Some(w) = c.writer.take() {
+            tokio::spawn(async move {
+                let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+                while !w.is_finished() {
+                    if tokio::time::Instant::now() >= deadline {
+                        w.abort();
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            });
+        }
+    }
+
+    fn send(&mut self, conn: ConnectionId, bytes: Bytes) {
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        let Some(s) = &c.sender else { return };
+        if !c.backlog.is_empty() {
+            c.backlog.push_back(bytes);
+            return;
+        }
+        match s.try_send(bytes) {
+            Ok(()) => {}
+            Err(tokio::sync::mpsc::error::TrySendError::Full(b)) => c.backlog.push_back(b),
+            Err(tokio::sync::mpsc::error::TrySendError::Closed(_)) => {}
+        }
+    }
+
+    fn frame(&mut self, conn: ConnectionId, bytes: Bytes, now: Instant) {
+        let Some(peer) = self.conns.get(&conn).map(|c| c.peer) else {
+            return;
+        };
+        let Some(p) = self.peers.get_mut(&peer) else {
+            return;
+        };
+        let params = p
+            .fsm
+            .sessions()
+            .find(|s| s.connection() == Some(conn))
+            .map(|s| s.session_params())
+            .unwrap_or_default();
+        let message_type = MessageType(bytes.get(18).copied().unwrap_or(0));
+        p.stats.bytes_in += bytes.len() as u64;
+        *p.stats
+            .messages_in
+            .entry(message_type.to_string())
+            .or_default() += 1;
+        let decoded = decode(bytes, &params);
+        if let Ok(Message::Notification(n)) = &decoded {
+            *p.stats
+                .notifications_received
+                .entry(format!("{}/{}", n.code.0, n.subcode))
+                .or_default() += 1;
+        }
+        if let Err(e) = &decoded {
+            warn!(%peer, error = %e, notification = %e.notification(), "malformed message");
+        }
+        self.fsm_event(peer, Event::from_decoded(conn, decoded), now);
+    }
+
+    fn fsm_event(&mut self, peer: IpAddr, event: Event, now: Instant) {
+        let Some(p) = self.peers.get_mut(&peer) else {
+            return;
+        };
+        let actions = p.fsm.handle(now, event);
+        self.carry_out(peer, actions.iter().cloned().collect(), now);
+    }
+
+    // ---- FSM actions ---------------------------------------------------------------------
+
+    fn carry_out(&mut self, peer: IpAddr, actions: Vec<Action>, now: Instant) {
+        for action in actions {
+            match action {
+                Action::Connect => self.connect(peer),
+                Action::Send {
+                    connection,
+                    message,
+                    bytes,
+                } => {
+                    if let Some(p) = self.peers.get_mut(&peer) {
+                        p.stats.bytes_out += bytes.len() as u64;
+                        *p.stats
+                            .messages_out
+                            .entry(message.message_type().to_string())
+                            .or_default() += 1;
+                        if let bgp_fsm::Outgoing::Notification(n) = &message {
+                            *p.stats
+                                .notifications_sent
+                                .entry(format!("{}/{}", n.code.0, n.subcode))
+                                .or_default() += 1;
+                        }
+                    }
+                    self.send(connection, bytes);
+                }
+                Action::Close { connection } => self.close_conn(connection),
+                Action::Established {
+                    connection,
+                    negotiated,
+                } => self.established(peer, connection, &negotiated, now),
+                Action::Down {
+                    connection,
+                    was_established,
+                    reason,
+                } => self.down(peer, connection, was_established, &reason, now),
+                Action::DeliverUpdate {
+                    connection: _,
+                    update,
+                } => self.update(peer, &update, now),
+                Action::DeliverRouteRefresh {
+                    connection,
+                    refresh,
+                } => {
+                    if refresh.subtype.is_known()
+                        && refresh.subtype == bgp_wire::RefreshSubtype::REQUEST
+                    {
+                        self.refresh(peer, connection, refresh.family, now);
+                    }
+                }
+            }
+        }
+    }
+
+    fn connect(&mut self, peer: IpAddr) {
+        let conn = self.new_conn_id();
+        let Some(p) = self.peers.get_mut(&peer) else {
+            return;
+        };
+        if let Some((_, old)) = p.connecting.take() {
+            old.abort();
+        }
+        let t = &p.spec.transport;
+        let mut opts = ConnectOptions::new(SocketAddr::new(peer, t.port))
+            .with_connect_timeout(t.connect_timeout);
+        if let Some(a) = t.local_address {
+            opts = opts.with_local(a);
+        }
+        if let Some(i) = &t.interface {
+            opts = opts.with_interface(i.clone());
+        }
+        if let Some(k) = &t.md5_key {
+            opts = opts.with_md5_key(k.clone());
+        }
+        if let Some(h) = t.ttl_security {
+            opts = opts.with_ttl_security(h);
+        }
+        let tx = self.events_tx.clone();
+        let task = tokio::spawn(async move {
+            let ev = match net::connect(&opts).await {
+                Ok(stream) => ConnEvent::Connected { peer, conn, stream },
+                Err(error) => ConnEvent::ConnectFailed { peer, conn, error },
+            };
+            let _ = tx.send(ev).await;
+        });
+        p.connecting = Some((conn, task));
+    }
+
+    fn established(
+        &mut self,
+        peer: IpAddr,
+        conn: ConnectionId,
+        n: &bgp_fsm::Negotiated,
+        now: Instant,
+    ) {
+        let Some(p) = self.peers.get_mut(&peer) else {
+            return;
+        };
+        p.up = Some((conn, now));
+        p.stats.established_count += 1;
+        p.last_error = None;
+        p.load = Some(Load {
+            started: now,
+            last_log: now,
+            received_at_last_log: p.prefixes_received,
+        });
+        let rib_id = p.rib_id;
+        let families: Vec<String> = n.families.iter().map(|f| f.to_string()).collect();
+        info!(
+            %peer,
+            description = p.spec.description.as_deref().unwrap_or(""),
+            asn = n.peer_as,
+            router_id = %n.peer_id,
+            hold = n.hold_time,
+            families = %families.join(", "),
+            "session established"
+        );
+        if let Some(c) = self.conns.get(&conn)
+            && n.params.extended_message
+        {
+            c.max_len
+                .store(bgp_wire::MAX_EXTENDED_MESSAGE_LEN, Ordering::Relaxed);
+        }
+        if let Err(e) = self.rib.peer_up(rib_id, n.peer_id, n.params) {
+            warn!(%peer, error = ?e, "RIB refused the session");
+            return;
+        }
+        // Initial advertisement: the whole Loc-RIB through the peer's export policy, then
+        // End-of-RIB per family (RFC 4724 §4).
+        for family in n.families.clone() {
+            self.send_full(peer, conn, family, now);
+            if let Ok(eor) = Update::end_of_rib(family).encode(&n.params) {
+                self.count_updates(peer, 1, eor.len());
+                self.send(conn, eor);
+            }
+        }
+    }
+
+    fn send_full(&mut self, peer: IpAddr, conn: ConnectionId, family: Family, now: Instant) {
+        let Some(rib_id) = self.peers.get(&peer).map(|p| p.rib_id) else {
+            return;
+        };
+        let Some(group) = self.rib.update_group(rib_id) else {
+            return;
+        };
+        match self.rib.export_full(group, family) {
+            Ok(batch) => {
+                if batch.message_count > 0 {
+                    self.count_updates(peer, batch.message_count, batch.messages.len());
+                    self.send(conn, batch.messages);
+                    self.fsm_event(peer, Event::UpdateSent(conn), now);
+                }
+                if batch.suppressed > 0 {
+                    warn!(%peer, suppressed = batch.suppressed, "export limit reached; prefixes not advertised");
+                }
+            }
+            Err(e) => warn!(%peer, error = ?e, "export failed"),
+        }
+    }
+
+    fn refresh(&mut self, peer: IpAddr, conn: ConnectionId, family: Family, now: Instant) {
+        info!(%peer, %family, "route refresh requested");
+        self.send_full(peer, conn, family, now);
+    }
+
+    fn down(
+        &mut self,
+        peer: IpAddr,
+        _conn: Option<ConnectionId>,
+        was_established: bool,
+        reason: &bgp_fsm::DownReason,
+        now: Instant,
+    ) {
+        let Some(p) = self.peers.get_mut(&peer) else {
+            return;
+        };
+        p.last_error = Some(reason.to_string());
+        p.up = None;
+        p.load = None;
+        let rib_id = p.rib_id;
+        if let Some(Notified::Sent(n) | Notified::Received(n)) = &reason.notification {
+            debug!(%peer, notification = %n, "session ended with a NOTIFICATION");
+        }
+        if was_established {
+            warn!(%peer, reason = %reason, "session down");
+            match self.rib.peer_down(rib_id) {
+                Ok(changes) => self.propagate(&changes, now),
+                Err(e) => warn!(%peer, error = ?e, "RIB peer_down failed"),
+            }
+        } else {
+            debug!(%peer, reason = %reason, "session attempt failed");
+        }
+    }
+
+    fn update(&mut self, peer: IpAddr, update: &bgp_wire::UpdateRef, now: Instant) {
+        let Some(p) = self.peers.get_mut(&peer) else {
+            return;
+        };
+        let rib_id = p.rib_id;
+        for e in update.errors() {
+            warn!(%peer, error = %e, "malformed attribute handled per RFC 7606");
+        }
+        p.prefixes_received += update.announced().count() as u64;
+        let outcome = match self.rib.apply_update(rib_id, update) {
+            Ok(o) => o,
+            Err(e) => {
+                warn!(%peer, error = ?e, "RIB refused an UPDATE");
+                return;
+            }
+        };
+        if let Some(family) = outcome.end_of_rib {
+            if let Some(load) = p.load.take() {
+                info!(%peer, %family, prefixes = self.rib.peer_path_count(rib_id),
+                    seconds = format!("{:.2}", now.duration_since(load.started).as_secs_f64()),
+                    "initial table received");
+            }
+        } else if let Some(load) = &mut p.load
+            && now.duration_since(load.last_log) >= PROGRESS_EVERY
+        {
+            let secs = now.duration_since(load.last_log).as_secs_f64();
+            let rate = (p.prefixes_received - load.received_at_last_log) as f64 / secs;
+            info!(%peer, received = p.prefixes_received, rate = format!("{rate:.0}/s"), "loading table");
+            load.last_log = now;
+            load.received_at_last_log = p.prefixes_received;
+        }
+        if outcome.max_prefix_exceeded {
+            warn!(%peer, accepted = self.rib.peer_path_count(rib_id), "maximum prefix count exceeded");
+        }
+        self.propagate(&outcome.changes, now);
+        if outcome.shutdown {
+            let limit = p_limit(&self.peers, peer);
+            let n = Notification::max_prefixes(bgp_wire::Afi::IPV4, bgp_wire::Safi::UNICAST, limit);
+            self.fsm_event(peer, Event::AutomaticStop(n), now);
+        }
+    }
+
+    fn count_updates(&mut self, peer: IpAddr, messages: usize, bytes: usize) {
+        if let Some(p) = self.peers.get_mut(&peer) {
+            *p.stats.messages_out.entry("UPDATE".into()).or_default() += messages as u64;
+            p.stats.bytes_out += bytes as u64;
+        }
+    }
+
+    /// Carries RIB changes to every update group (encoded once per group, the same bytes
+    /// to each member) and to route subscribers.
+    fn propagate(&mut self, changes: &[Change], now: Instant) {
+        if changes.is_empty() {
+            return;
+        }
+        let mut groups = Vec::new();
+        for p in self.peers.values() {
+            if p.up.is_some()
+                && let Some(g) = self.rib.update_group(p.rib_id)
+                && !groups.contains(&g)
+            {
+                groups.push(g);
+            }
+        }
+        for g in groups {
+            let batch = match self.rib.export_changes(g, changes) {
+                Ok(b) => b,
+                Err(e) => {
+                    warn!(error = ?e, "export failed");
+                    continue;
+                }
+            };
+            if batch.message_count == 0 {
+                continue;
+            }
+            let members: Vec<PeerId> = self.rib.group_members(g).to_vec();
+            for m in members {
+                let Some(addr) = self.by_rib_id.get(&m).copied() else {
+                    continue;
+                };
+                let Some(conn) = self.peers.get(&addr).and_then(|p| p.up.map(|u| u.0)) else {
+                    continue;
+                };
+                self.count_updates(addr, batch.message_count, batch.messages.len());
+                self.send(conn, batch.messages.clone());
+                self.fsm_event(addr, Event::UpdateSent(conn), now);
+            }
+        }
+        if self.routes.receiver_count() > 0 {
+            for c in changes {
+                let best = self.best_route(c.prefix);
+                let _ = self.routes.send(RouteEvent {
+                    prefix: c.prefix,
+                    best,
+                });
+            }
+        }
+    }
+
+    fn peer_addr(&self, id: PeerId) -> IpAddr {
+        self.by_rib_id
+            .get(&id)
+            .copied()
+            .unwrap_or(IpAddr::from([0, 0, 0, 0]))
+    }
+
+    fn best_route(&self, prefix: IpNet) -> Option<BestRoute> {
+        let best = self.rib.best(prefix)?;
+        let local = best.peer == PeerId::LOCAL;
+        let mut next_hops = Vec::new();
+        if !local {
+            next_hops.push(NextHopEntry {
+                address: best.attrs.next_hop().addr(),
+                peer: self.peer_addr(best.peer),
+            });
+            for r in self.rib.multipath(prefix) {
+                if r.peer == best.peer && r.path_id == best.path_id {
+                    continue;
+                }
+                let e = NextHopEntry {
+                    address: r.attrs.next_hop().addr(),
+                    peer: self.peer_addr(r.peer),
+                };
+                if !next_hops.contains(&e) {
+                    next_hops.push(e);
+                }
+            }
+        }
+        Some(BestRoute {
+            next_hops,
+            as_path: best.attrs.as_path().collect(),
+            local,
+        })
+    }
+
+    // ---- queries -------------------------------------------------------------------------
+
+    fn path_entry(&self, r: &Route<'_>) -> PathEntry {
+        let local = r.peer == PeerId::LOCAL;
+        PathEntry {
+            from: if local {
+                "local".into()
+            } else {
+                self.peer_addr(r.peer).to_string()
+            },
+            next_hop: (!local).then(|| r.attrs.next_hop().addr()),
+            as_path: r.attrs.as_path().collect(),
+            local_pref: r.attrs.local_pref(),
+            med: r.attrs.med(),
+            origin: r.attrs.origin().to_string(),
+            communities: r.attrs.communities().map(|c| c.to_string()).collect(),
+            status: match r.status {
+                PathStatus::Best => "best".into(),
+                PathStatus::Multipath => "multipath".into(),
+                PathStatus::Lost(step) => format!("lost at {step:?}"),
+            },
+            stale: r.stale,
+        }
+    }
+
+    fn routes_query(&self, q: RouteQuery) -> Vec<RouteEntry> {
+        match q.prefix {
+            Some(prefix) => {
+                let paths: Vec<PathEntry> = if q.explain {
+                    self.rib
+                        .explain(prefix)
+                        .iter()
+                        .map(|r| self.path_entry(r))
+                        .collect()
+                } else {
+                    self.rib
+                        .multipath(prefix)
+                        .iter()
+                        .map(|r| self.path_entry(r))
+                        .collect()
+                };
+                if paths.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![RouteEntry { prefix, paths }]
+                }
+            }
+            None => self
+                .rib
+                .best_v4()
+                .chain(self.rib.best_v6())
+                .map(|r| RouteEntry {
+                    prefix: r.prefix,
+                    paths: vec![self.path_entry(&r)],
+                })
+                .collect(),
+        }
+    }
+
+    fn neighbors(&self, now: Instant) -> Vec<NeighborInfo> {
+        let mut v: Vec<NeighborInfo> = self
+            .peers
+            .iter()
+            .map(|(addr, p)| {
+                let negotiated = p.fsm.established().and_then(|s| s.negotiated());
+                let conn = p.up.map(|u| u.0);
+                let mut stats = p.stats.clone();
+                stats.queued_bytes = conn
+                    .and_then(|c| self.conns.get(&c))
+                    .and_then(|c| c.sender.as_ref())
+                    .map_or(0, |s| s.queued_bytes());
+                NeighborInfo {
+                    address: *addr,
+                    asn: negotiated.map_or(p.spec.routing.remote_as, |n| n.peer_as),
+                    description: p.spec.description.clone(),
+                    state: state_name(p.fsm.state()).into(),
+                    uptime_secs: p.up.map(|u| now.duration_since(u.1).as_secs()),
+                    router_id: negotiated.map(|n| n.peer_id),
+                    hold_time: negotiated.map(|n| n.hold_time),
+                    families: negotiated
+                        .map(|n| n.families.iter().map(|f| f.to_string()).collect())
+                        .unwrap_or_default(),
+                    local_address: conn.and_then(|c| self.conns.get(&c)).map(|c| c.local),
+                    prefixes_accepted: self.rib.peer_path_count(p.rib_id),
+                    prefixes_received: p.prefixes_received,
+                    prefixes_advertised: if p.up.is_some() {
+                        self.rib.advertised(p.rib_id).len()
+                    } else {
+                        0
+                    },
+                    last_error: p.last_error.clone(),
+                    stats,
+                    tunnel: self
+                        .tunnels
+                        .iter()
+                        .find(|t| t.members.contains(addr))
+                        .map(|t| {
+                            let active = t.active.is_none_or(|a| a == *addr);
+                            (t.name.clone(), active)
+                        }),
+                }
+            })
+            .collect();
+        v.sort_by_key(|n| n.address);
+        v
+    }
+}
+
+fn p_limit(peers: &HashMap<IpAddr, PeerState>, peer: IpAddr) -> u32 {
+    peers
+        .get(&peer)
+        .and_then(|p| p.spec.routing.max_prefix.as_ref())
+        .map_or(0, |m| m.limit)
+}
+
+/// IPv4-mapped IPv6 addresses (from a dual-stack socket) become IPv4.
+fn canonical(a: IpAddr) -> IpAddr {
+    match a {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(a, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+fn state_name(s: State) -> &'static str {
+    match s {
+        State::Idle => "Idle",
+        State::Connect => "Connect",
+        State::Active => "Active",
+        State::OpenSent => "OpenSent",
+        State::OpenConfirm => "OpenConfirm",
+        State::Established => "Established",
+    }
+}
+
+#[allow(dead_code)]
+fn _assert_send(_: &BTreeMap<u8, u8>, _: SessionParams, _: NextHopAddr) {}
