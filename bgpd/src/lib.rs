@@ -5,7 +5,10 @@
 //! events into `bgp-fsm` sessions and the `bgp-rib` tables, and carries out what they return.
 #![deny(unsafe_code)]
 
+pub mod cli;
 pub mod config;
+pub mod control;
 pub mod demo;
+pub mod metrics;
 pub mod net;
 pub mod speaker;
