@@ -20,7 +20,9 @@ use bgp_wire::{
     AsPath, AttrValue, Attribute, Capability, Family, Message, MpReach, NextHop, Nlri,
     Notification, Open, Origin, SessionParams, Update, UpdateRef, decode, frame_len, keepalive,
 };
-use bgpd::speaker::{NeighborInfo, PathEntry, PeerSpec, RouteQuery, Speaker, SpeakerConfig};
+use bgpd::speaker::{
+    NeighborInfo, PathEntry, PeerSpec, RouteEvent, RouteQuery, Speaker, SpeakerConfig,
+};
 use bytes::{Bytes, BytesMut};
 use ipnet::IpNet;
 use std::future::Future;
@@ -28,6 +30,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
+use tokio::sync::broadcast;
 use tokio::time::Instant;
 
 /// Longest wait for one step of a scenario (a session coming up, a route arriving).
@@ -260,6 +263,43 @@ pub async fn wait_no_route(speaker: &Speaker, prefix: IpNet) {
         },
     )
     .await
+}
+
+/// Waits for a [`RouteEvent`] about `prefix` that satisfies `ok` (described by
+/// `expected`) and returns it. Events about other prefixes are skipped; a lagging receiver
+/// fails the test (the channel is sized for far more than a test produces).
+pub async fn wait_event(
+    events: &mut broadcast::Receiver<RouteEvent>,
+    prefix: IpNet,
+    expected: &str,
+    ok: impl Fn(&RouteEvent) -> bool,
+) -> RouteEvent {
+    let deadline = Instant::now() + STEP_TIMEOUT;
+    let mut seen: Vec<String> = Vec::new();
+    loop {
+        match tokio::time::timeout_at(deadline, events.recv()).await {
+            Err(_) => panic!(
+                "timed out after {STEP_TIMEOUT:?} waiting for a route event for {prefix}: \
+                 {expected}; events seen for it: {seen:?}"
+            ),
+            Ok(Err(e)) => panic!("route events: {e} while waiting for {prefix}: {expected}"),
+            Ok(Ok(ev)) if ev.prefix == prefix => {
+                if ok(&ev) {
+                    return ev;
+                }
+                seen.push(format!("{:?}", ev.best));
+            }
+            Ok(Ok(_)) => {}
+        }
+    }
+}
+
+/// The next-hop addresses of a route event, in order (empty when the prefix is gone).
+pub fn event_next_hops(ev: &RouteEvent) -> Vec<IpAddr> {
+    ev.best
+        .as_ref()
+        .map(|b| b.next_hops.iter().map(|n| n.address).collect())
+        .unwrap_or_default()
 }
 
 /// A hand-driven BGP speaker over a plain socket: the test decides every byte.
