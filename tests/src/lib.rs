@@ -266,8 +266,9 @@ pub async fn wait_no_route(speaker: &Speaker, prefix: IpNet) {
 }
 
 /// Waits for a [`RouteEvent`] about `prefix` that satisfies `ok` (described by
-/// `expected`) and returns it. Events about other prefixes are skipped; a lagging receiver
-/// fails the test (the channel is sized for far more than a test produces).
+/// `expected`) and returns it. Events about other prefixes are consumed and dropped, so
+/// use one receiver per prefix when waiting for several; a lagging receiver fails the
+/// test (the channel is sized for far more than a test produces).
 pub async fn wait_event(
     events: &mut broadcast::Receiver<RouteEvent>,
     prefix: IpNet,

@@ -16,8 +16,10 @@ async fn exchange_ipv4_and_ipv6_both_directions() {
     let cb = speaker_config(65022, Ipv4Addr::new(2, 0, 0, 2), &[b4, v6]);
     let a = start(ca.clone()).await;
     let b = start(cb.clone()).await;
-    let mut events_a = a.subscribe();
-    let mut events_b = b.subscribe();
+    // One receiver per prefix: waiting on one prefix skips the events of the others.
+    let mut events: Vec<_> = (0..4)
+        .map(|i| if i < 2 { a.subscribe() } else { b.subscribe() })
+        .collect();
     originate(&a, "10.1.0.0/16").await;
     originate(&a, "2001:db8:1::/48").await;
     originate(&b, "10.2.0.0/16").await;
@@ -49,17 +51,12 @@ async fn exchange_ipv4_and_ipv6_both_directions() {
     }
 
     // The route events say the same.
-    for (which, prefix, peer, asn) in [
+    for (events, (which, prefix, peer, asn)) in events.iter_mut().zip([
         ("A", "10.2.0.0/16", b4, 65022),
         ("A", "2001:db8:2::/48", v6, 65022),
         ("B", "10.1.0.0/16", a4, 65021),
         ("B", "2001:db8:1::/48", v6, 65021),
-    ] {
-        let events = if which == "A" {
-            &mut events_a
-        } else {
-            &mut events_b
-        };
+    ]) {
         let ev = wait_event(events, net(prefix), &format!("via {peer}"), |e| {
             e.best.is_some()
         })
