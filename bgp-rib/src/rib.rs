@@ -475,6 +475,19 @@ impl Rib {
         Ok(&self.peer(peer)?.config)
     }
 
+    /// Records our address on a peer's session when the configuration did not give one: it
+    /// is the next hop we advertise to an eBGP peer (and with next-hop-self). Call it before
+    /// [`Rib::peer_up`], which places the peer in its update group.
+    pub fn learn_local_address(&mut self, peer: PeerId, local: IpAddr) -> Result<(), RibError> {
+        let p = self.peer_mut(peer)?;
+        match local {
+            IpAddr::V4(a) if p.config.local_v4.is_none() => p.config.local_v4 = Some(a),
+            IpAddr::V6(a) if p.config.local_v6.is_none() => p.config.local_v6 = Some(a),
+            _ => {}
+        }
+        Ok(())
+    }
+
     /// Marks the session established with the parameters negotiated in OPEN. If the peer
     /// was restarting (graceful restart), its stale paths stay until End-of-RIB or
     /// [`Rib::restart_timer_expired`].

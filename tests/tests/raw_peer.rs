@@ -80,7 +80,6 @@ async fn max_prefix_shutdown_sends_cease_with_afi_safi_limit() {
 
 /// The same with IPv6 prefixes: the NOTIFICATION must name AFI 2 (IPv6).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-
 async fn max_prefix_shutdown_names_the_ipv6_family() {
     let (a_addr, b_addr) = (v4(127, 6, 1, 1), v4(127, 6, 1, 2));
     let limit = MaxPrefix {

@@ -14,7 +14,6 @@ use std::time::Duration;
 /// reached Established, the speaker forgets the winner (see
 /// `second_connection_while_established_keeps_session` for the deterministic case).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-
 async fn both_active_collision_leaves_one_session() {
     let (a_addr, b_addr) = (v4(127, 1, 1, 1), v4(127, 1, 1, 2));
     let ca = speaker_config(65011, Ipv4Addr::new(1, 1, 1, 1), &[a_addr]);
@@ -135,7 +134,6 @@ async fn one_side_passive() {
 /// (`bgpd::speaker` core: "The next hop we advertise defaults to our address on the
 /// session").
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-
 async fn passive_side_without_local_address_advertises() {
     let (a_addr, b_addr) = (v4(127, 1, 3, 1), v4(127, 1, 3, 2));
     let ca = speaker_config(65011, Ipv4Addr::new(1, 1, 3, 1), &[]);
@@ -239,7 +237,6 @@ async fn collision_before_established_keeps_higher_identifier_connection() {
 /// is off) and is closed; the Established session must carry on as before — in
 /// particular the speaker must keep sending it UPDATEs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-
 async fn second_connection_while_established_keeps_session() {
     let (s_addr, r_addr) = (v4(127, 1, 5, 1), v4(127, 1, 5, 2));
     let cs = speaker_config(65011, Ipv4Addr::new(5, 5, 5, 6), &[s_addr]);

@@ -12,7 +12,7 @@ use super::profile::Profile;
 use super::schema::{
     AddPath, Config, Connection, Family, MaxPrefixesAction, Mode, Side, Tunnel, TunnelRole,
 };
-use bgp_rib::policy::{Action, Condition, Policy, PrefixList, PrefixListEntry, Rule, RuleResult};
+use bgp_rib::policy::{Condition, Policy, PrefixList, PrefixListEntry, Rule};
 
 /// Restart time announced with graceful restart when the file does not say (RFC 4724
 /// leaves it to the operator; 120 s is the common default).
@@ -20,14 +20,6 @@ pub const DEFAULT_RESTART_TIME: u16 = 120;
 
 /// Seconds before a session shut down for `max_prefixes` on a connection restarts.
 pub const CONNECTION_MAX_PREFIX_IDLE_HOLD: u32 = 60;
-
-/// LOCAL_PREF given to routes learned over a standby tunnel (the default is 100).
-pub const STANDBY_LOCAL_PREF: u32 = 50;
-/// Extra prepends of our AS on routes advertised over a standby tunnel.
-pub const STANDBY_PREPEND: u8 = 2;
-/// MULTI_EXIT_DISC on routes advertised over a standby tunnel (GCP reads it as the
-/// route priority: PREF-GCP-1/3; the active tunnel keeps the default).
-pub const STANDBY_MED: u32 = 200;
 
 /// A limit on prefixes accepted from a peer.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -280,6 +272,30 @@ impl Config {
         rc
     }
 
+    /// The tunnel pairs of the file's connections: (connection name, peer addresses in
+    /// tunnel order, the active tunnel's peer in `active-standby` mode or `None` in
+    /// `active-active`). The runtime hands them to `bgp_rib`'s tunnel pairs.
+    pub fn tunnel_pairs(&self) -> Vec<(String, Vec<IpAddr>, Option<IpAddr>)> {
+        let mut pairs: Vec<(String, Vec<IpAddr>, Option<IpAddr>)> = Vec::new();
+        for p in self.resolve() {
+            let Some(t) = &p.tunnel else { continue };
+            let i = match pairs.iter().position(|x| x.0 == t.name) {
+                Some(i) => i,
+                None => {
+                    pairs.push((t.name.clone(), Vec::new(), None));
+                    pairs.len() - 1
+                }
+            };
+            if let Some(entry) = pairs.get_mut(i) {
+                entry.1.push(p.address);
+                if t.mode == Mode::ActiveStandby && t.role == TunnelRole::Active {
+                    entry.2 = Some(p.address);
+                }
+            }
+        }
+        pairs
+    }
+
     /// The sessions to run: every `[[peers]]` entry, then one per tunnel of every
     /// `[[connections]]` entry, with profile defaults applied.
     ///
@@ -421,10 +437,9 @@ pub(crate) fn connection_families(c: &Connection, cidr: IpNet) -> Vec<Family> {
 
 impl ResolvedPeer {
     /// The `bgp_rib` view of this peer: policies resolved by name from `config`, the
-    /// `export_prefixes` restriction as a leading export rule, limits, and the tunnel role
-    /// of a standby tunnel (import LOCAL_PREF [`STANDBY_LOCAL_PREF`], export
-    /// [`STANDBY_PREPEND`] prepends and MED [`STANDBY_MED`]). Apply the role here or in
-    /// the runtime, not in both.
+    /// `export_prefixes` restriction as a leading export rule, and limits. Tunnel roles are
+    /// not encoded here: the runtime hands [`Config::tunnel_pairs`] to `bgp_rib`'s tunnel
+    /// pairs, the one place that decides what active and standby mean for routes.
     pub fn rib_config(&self, config: &Config) -> bgp_rib::PeerConfig {
         let mut pc = bgp_rib::PeerConfig::new(self.address, self.peer_asn);
         pc.route_reflector_client = self.route_reflector_client;
@@ -442,7 +457,7 @@ impl ResolvedPeer {
             Some(IpAddr::V6(a)) => pc.local_v6 = Some(a),
             None => {}
         }
-        let mut import = self
+        let import = self
             .import
             .as_deref()
             .and_then(|n| config.rib_policy(n))
@@ -466,21 +481,6 @@ impl ResolvedPeer {
             })])
             .reject_unless_matched();
             export.rules.insert(0, only);
-        }
-        if self
-            .tunnel
-            .as_ref()
-            .is_some_and(|t| t.role == TunnelRole::Standby)
-        {
-            import.rules.insert(
-                0,
-                Rule::new(Vec::new()).then(
-                    vec![Action::SetLocalPref(STANDBY_LOCAL_PREF)],
-                    RuleResult::Continue,
-                ),
-            );
-            pc.export_prepend = STANDBY_PREPEND;
-            pc.export_med = Some(STANDBY_MED);
         }
         pc.import = import;
         pc.export = export;

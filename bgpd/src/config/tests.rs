@@ -169,15 +169,18 @@ fn explicit_peers_resolve_with_global_defaults() {
 }
 
 #[test]
-fn standby_role_and_network_restriction_reach_the_rib_config() {
+fn tunnel_roles_become_a_tunnel_pair_and_networks_restrict_export() {
     let (cfg, _) = ok(S1);
     let peers = cfg.resolve();
     let active = peers[0].rib_config(&cfg);
     let standby = peers[1].rib_config(&cfg);
-    assert_eq!(active.export_prepend, 0);
-    assert_eq!(standby.export_prepend, resolve::STANDBY_PREPEND);
-    assert_eq!(standby.export_med, Some(resolve::STANDBY_MED));
-    assert_eq!(standby.import.rules.len(), 1);
+    // Roles go to bgp-rib's tunnel pair, not into per-peer policy.
+    assert_eq!((active.export_prepend, standby.export_prepend), (0, 0));
+    assert_eq!(standby.import.rules.len(), 0);
+    let pairs = cfg.tunnel_pairs();
+    assert_eq!(pairs.len(), 1);
+    assert_eq!(pairs[0].1, vec![peers[0].address, peers[1].address]);
+    assert_eq!(pairs[0].2, Some(peers[0].address));
     assert_eq!(
         active.export.rules.len(),
         1,

@@ -232,7 +232,9 @@ impl Core {
             .collect();
         for addr in due {
             if let Some(p) = self.peers.get_mut(&addr) {
+                let before = p.fsm.state();
                 let actions = p.fsm.handle_timeout(now);
+                tracing::trace!(peer = %addr, ?before, after = ?p.fsm.state(), actions = actions.len(), "fsm timer");
                 self.carry_out(addr, actions.iter().cloned().collect(), now);
             }
         }
@@ -499,6 +501,7 @@ impl Core {
                 local,
             } => {
                 let addr = canonical(remote.ip());
+                debug!(%remote, %local, "accepted a connection");
                 if self.stopping || !self.peers.contains_key(&addr) {
                     // RFC 4271 §8.2.1.2 leaves unknown peers to the implementation: refuse.
                     info!(remote = %remote, local = %local, "refused connection from an unknown peer");
@@ -710,7 +713,10 @@ impl Core {
         let Some(p) = self.peers.get_mut(&peer) else {
             return;
         };
+        let name = event.name();
+        let before = p.fsm.state();
         let actions = p.fsm.handle(now, event);
+        tracing::trace!(%peer, event = name, ?before, after = ?p.fsm.state(), actions = actions.len(), "fsm");
         self.carry_out(peer, actions.iter().cloned().collect(), now);
     }
 
@@ -837,6 +843,12 @@ impl Core {
             c.max_len
                 .store(bgp_wire::MAX_EXTENDED_MESSAGE_LEN, Ordering::Relaxed);
         }
+        // The next hop we advertise is our address on this session unless configured.
+        if let Some(c) = self.conns.get(&conn) {
+            let _ = self
+                .rib
+                .learn_local_address(rib_id, canonical(c.local.ip()));
+        }
         if let Err(e) = self.rib.peer_up(rib_id, n.peer_id, n.params) {
             warn!(%peer, error = ?e, "RIB refused the session");
             return;
@@ -882,7 +894,7 @@ impl Core {
     fn down(
         &mut self,
         peer: IpAddr,
-        _conn: Option<ConnectionId>,
+        conn: Option<ConnectionId>,
         was_established: bool,
         reason: &bgp_fsm::DownReason,
         now: Instant,
@@ -890,6 +902,13 @@ impl Core {
         let Some(p) = self.peers.get_mut(&peer) else {
             return;
         };
+        // A second connection that lost a collision (RFC 4271 §6.8) or never got anywhere
+        // goes down on its own; the established session, if any, is not affected.
+        let established_conn = p.up.map(|u| u.0);
+        if !was_established && established_conn.is_some() && established_conn != conn {
+            debug!(%peer, reason = %reason, "second connection closed");
+            return;
+        }
         p.last_error = Some(reason.to_string());
         p.up = None;
         p.load = None;
@@ -945,7 +964,13 @@ impl Core {
         self.propagate(&outcome.changes, now);
         if outcome.shutdown {
             let limit = p_limit(&self.peers, peer);
-            let n = Notification::max_prefixes(bgp_wire::Afi::IPV4, bgp_wire::Safi::UNICAST, limit);
+            // RFC 4486 §4: the data names the family whose limit was crossed: the one this
+            // UPDATE announced in.
+            let family = match update.mp_reach() {
+                Some(m) if update.nlri().is_empty() => m.family,
+                _ => Family::IPV4_UNICAST,
+            };
+            let n = Notification::max_prefixes(family.afi, family.safi, limit);
             self.fsm_event(peer, Event::AutomaticStop(n), now);
         }
     }
