@@ -10,9 +10,9 @@ use std::time::Duration;
 /// ends up with exactly one Established session, and both sides kept the same TCP
 /// connection.
 ///
-/// Fails about one run in five: when the losing connection is closed after the winner
-/// reached Established, the speaker forgets the winner (see
-/// `second_connection_while_established_keeps_session` for the deterministic case).
+/// Timing decides whether the losing connection closes before or after the winner reached
+/// Established; the latter once made the speaker forget the winner (about one run in
+/// five; `second_connection_while_established_keeps_session` is the deterministic case).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn both_active_collision_leaves_one_session() {
     let (a_addr, b_addr) = (v4(127, 1, 1, 1), v4(127, 1, 1, 2));
