@@ -849,6 +849,16 @@ impl Core {
                 .rib
                 .learn_local_address(rib_id, canonical(c.local.ip()));
         }
+        // RFC 2545 §3 / RFC 4760: IPv6 routes need an IPv6 next hop. Over an IPv4 session
+        // without a configured one there is none to give, so say so once instead of leaving
+        // the peer without IPv6 routes and no word why.
+        let no_v6_next_hop = self
+            .rib
+            .peer_config(rib_id)
+            .is_ok_and(|c| c.local_v6.is_none());
+        if no_v6_next_hop && n.families.contains(&Family::IPV6_UNICAST) {
+            warn!(%peer, "IPv6 unicast negotiated but no IPv6 address is configured for this session (local_v6): IPv6 routes will not be advertised to it");
+        }
         if let Err(e) = self.rib.peer_up(rib_id, n.peer_id, n.params) {
             warn!(%peer, error = ?e, "RIB refused the session");
             return;
