@@ -35,7 +35,7 @@ use std::os::unix::fs::{DirBuilderExt, FileTypeExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::Semaphore;
 use tracing::{debug, warn};
@@ -49,6 +49,10 @@ pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
 pub const DEFAULT_LIMIT: usize = 1000;
 /// Clients served at once; further connections wait in the listen backlog.
 pub const MAX_CLIENTS: usize = 64;
+/// After refusing an oversized request: how long and how much of the rest to read and
+/// discard before closing.
+const LINGER: Duration = Duration::from_secs(1);
+const LINGER_BYTES: u64 = 1024 * 1024;
 /// A client that sends nothing for this long is disconnected.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 
@@ -490,6 +494,12 @@ async fn client(speaker: &Speaker, stream: UnixStream) -> io::Result<()> {
         write.write_all(&out).await?;
         if matches!(complete, LineRead::TooLong) {
             write.shutdown().await?;
+            // Closing with unread input would reset the connection before the client read
+            // the error; take (a bounded amount of) the rest first.
+            let mut rest = read.take(LINGER_BYTES);
+            let _ =
+                tokio::time::timeout(LINGER, tokio::io::copy(&mut rest, &mut tokio::io::sink()))
+                    .await;
             return Ok(());
         }
     }

@@ -25,6 +25,9 @@ use tracing::{debug, warn};
 pub const MAX_REQUEST_BYTES: usize = 8 * 1024;
 /// Time a client gets to send its request head.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// After answering: how long and how much unread input to discard before closing.
+const LINGER: Duration = Duration::from_secs(1);
+const LINGER_BYTES: u64 = 64 * 1024;
 /// Connections served at once; further ones wait in the listen backlog.
 pub const MAX_CONNECTIONS: usize = 32;
 /// The content type of the text exposition format.
@@ -169,7 +172,13 @@ async fn respond(
         out.extend_from_slice(body.as_bytes());
     }
     stream.write_all(&out).await?;
-    stream.shutdown().await
+    stream.shutdown().await?;
+    // Closing with unread input (a request body, the rest of an oversized head) would make
+    // the kernel send a reset that can overtake the response; read and discard a bounded
+    // amount first ("lingering close").
+    let mut rest = (&mut *stream).take(LINGER_BYTES);
+    let _ = tokio::time::timeout(LINGER, tokio::io::copy(&mut rest, &mut tokio::io::sink())).await;
+    Ok(())
 }
 
 /// Renders the exposition for one snapshot of the speaker's counters.
