@@ -332,12 +332,22 @@ fn neighbor_detail(n: &Neighbor) -> String {
     );
     out.push_str("\n  Message statistics:\n");
     let mut table = Table::new(&[("", false), ("Sent", true), ("Received", true)]);
-    let types: BTreeSet<&String> = n
+    // In message type code order (RFC 4271 §4.1), then any other names.
+    let rank = |t: &str| {
+        MESSAGE_TYPE_ORDER
+            .iter()
+            .position(|k| k.eq_ignore_ascii_case(t))
+            .unwrap_or(MESSAGE_TYPE_ORDER.len())
+    };
+    let mut types: Vec<&String> = n
         .stats
         .messages_out
         .keys()
         .chain(n.stats.messages_in.keys())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
         .collect();
+    types.sort_by_key(|t| rank(t));
     let count = |m: &BTreeMap<String, u64>, t: &str| m.get(t).copied().unwrap_or(0);
     for t in &types {
         table.row(vec![
@@ -377,6 +387,14 @@ fn neighbor_detail(n: &Neighbor) -> String {
     let _ = writeln!(out, "  Output queue: {} bytes", n.stats.queued_bytes);
     out
 }
+
+const MESSAGE_TYPE_ORDER: [&str; 5] = [
+    "OPEN",
+    "UPDATE",
+    "NOTIFICATION",
+    "KEEPALIVE",
+    "ROUTE-REFRESH",
+];
 
 /// `*>` best, `*=` multipath, `* ` valid but not used (FRR's status codes).
 fn status_code(p: &PathData) -> &'static str {
