@@ -612,6 +612,13 @@ impl Rib {
         if key.kind == PeerKind::External && (a.no_export() || a.no_export_subconfed()) {
             return None;
         }
+        // Sender-side loop detection: an external peer whose AS is already in the path would
+        // drop it (RFC 4271 §9.1.2), so it is not sent, which also keeps a route from going
+        // back to the eBGP peer it came from. Update groups are per remote AS, so this holds
+        // for every member alike.
+        if key.kind == PeerKind::External && a.as_path().any(|asn| asn == key.remote_as) {
+            return None;
+        }
         key.policy.evaluate_into(&prefix, a, verdict);
         verdict.accept.then_some((best.attrs, from))
     }

@@ -313,3 +313,33 @@ fn ipv6_and_local_routes_export() {
     assert_eq!(u[0].origin(), Some(bgp_wire::Origin::Igp));
     assert_eq!(u[0].next_hop(), Some(v4("169.254.0.2")));
 }
+
+#[test]
+fn route_is_not_sent_to_an_external_peer_whose_as_is_in_the_path() {
+    let mut n = net();
+    // The eBGP peer (AS 65001) sends a route; its own AS leads the path.
+    n.rib
+        .announce(
+            n.ebgp,
+            nh(4),
+            &A::path(&[65001, 65020]).build(),
+            [nlri("10.4.0.0/16")],
+        )
+        .unwrap();
+    // Sender-side loop detection: not advertised back to AS 65001...
+    let (b, _) = full(&mut n.rib, n.ebgp);
+    assert_eq!(b.announced, 0);
+    // ...but to everyone else.
+    let (b, _) = full(&mut n.rib, n.client1);
+    assert_eq!(b.announced, 1);
+    // Another external AS gets it.
+    let mut other = PeerConfig::new(IpAddr::V4(v4("169.254.1.1")), 65002);
+    other.local_v4 = Some(v4("169.254.1.2"));
+    let other = peer_with(&mut n.rib, 5, other);
+    let (b, u) = full(&mut n.rib, other);
+    assert_eq!(b.announced, 1);
+    assert_eq!(
+        u[0].as_path().unwrap().asns().collect::<Vec<_>>(),
+        [LOCAL_AS, 65001, 65020]
+    );
+}

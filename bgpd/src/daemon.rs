@@ -130,6 +130,22 @@ pub async fn run(path: &Path) -> Result<(), String> {
     let speaker = Speaker::start(speaker_config(&cfg))
         .await
         .map_err(|e| format!("cannot start: {e}"))?;
+    // Operator interfaces: bind first so a clash (another bgpd on the socket, a taken
+    // metrics port) is reported at start, then serve in the background.
+    let control = crate::control::bind(&cfg.global.control_socket).map_err(|e| {
+        format!(
+            "control socket {}: {e}",
+            cfg.global.control_socket.display()
+        )
+    })?;
+    tokio::spawn(crate::control::serve_listener(speaker.clone(), control));
+    if let Some(addr) = cfg.global.metrics {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| format!("metrics address {addr}: {e}"))?;
+        info!(%addr, "serving Prometheus metrics on /metrics");
+        tokio::spawn(crate::metrics::serve_listener(speaker.clone(), listener));
+    }
     info!(config = %path.display(), asn = cfg.global.asn.0, "bgpd running");
     let mut hup = signal(tokio::signal::unix::SignalKind::hangup())?;
     let mut term = signal(tokio::signal::unix::SignalKind::terminate())?;
@@ -193,11 +209,17 @@ pub async fn reload(speaker: &Speaker, old: &Config, path: &Path) -> Result<Conf
             speaker.originate(route).await.map_err(|e| e.to_string())?;
         }
     }
+    // Re-apply a pair only when it changed or one of its peers was re-added: regrouping
+    // sessions that are up means re-advertising to them.
+    let old_pairs = tunnel_pairs(old);
     for pair in tunnel_pairs(&new) {
-        speaker
-            .set_tunnel_pair(pair)
-            .await
-            .map_err(|e| e.to_string())?;
+        let touched = pair.members.iter().any(|m| plan.add.contains(m));
+        if touched || !old_pairs.contains(&pair) {
+            speaker
+                .set_tunnel_pair(pair)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
     }
     info!(
         removed = plan.remove.len() - plan.changed.len(),

@@ -1,7 +1,10 @@
 //! The `bgpd` command: run the daemon, check a configuration, run the demo, query a running
 //! daemon.
 
+use bgpd::cli::ShowCommand;
 use clap::{Parser, Subcommand};
+use ipnet::IpNet;
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -32,6 +35,43 @@ enum Command {
     },
     /// Run seed scenario S1 (two gateways, active and standby tunnel) over loopback.
     Demo,
+    /// Ask a running daemon (over its control socket).
+    Show {
+        #[command(subcommand)]
+        what: Show,
+        /// Print JSON instead of a table.
+        #[arg(long, global = true)]
+        json: bool,
+        /// The daemon's control socket.
+        #[arg(long, global = true, default_value = bgpd::control::DEFAULT_SOCKET)]
+        socket: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum Show {
+    /// Every peer with its session state and prefix counts.
+    Neighbors,
+    /// One peer in detail.
+    Neighbor {
+        /// The peer's address.
+        address: IpAddr,
+    },
+    /// The Loc-RIB: every best route, or all paths of one prefix.
+    Rib {
+        /// A prefix, e.g. 10.0.0.0/16.
+        prefix: Option<IpNet>,
+        /// Show every path and the best-path step each losing one lost at.
+        #[arg(long)]
+        explain: bool,
+    },
+    /// What is advertised to a peer.
+    Advertised {
+        /// The peer's address.
+        peer: IpAddr,
+    },
+    /// VPN connections (tunnel pairs) and which tunnel carries the traffic.
+    Connections,
 }
 
 fn main() -> ExitCode {
@@ -40,6 +80,7 @@ fn main() -> ExitCode {
         Command::Run { config } => run(&config),
         Command::Check { config } => check(&config),
         Command::Demo => demo(),
+        Command::Show { what, json, socket } => show(&socket, what, json),
     }
 }
 
@@ -97,6 +138,26 @@ fn check(path: &Path) -> ExitCode {
         }
         Err(report) => {
             eprint!("{}", report.render());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn show(socket: &Path, what: Show, json: bool) -> ExitCode {
+    let what = match what {
+        Show::Neighbors => ShowCommand::Neighbors,
+        Show::Neighbor { address } => ShowCommand::Neighbor(address),
+        Show::Rib { prefix, explain } => ShowCommand::Rib { prefix, explain },
+        Show::Advertised { peer } => ShowCommand::Advertised(peer),
+        Show::Connections => ShowCommand::Connections,
+    };
+    match bgpd::cli::show(socket, what, json) {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("bgpd show: {e}");
             ExitCode::FAILURE
         }
     }

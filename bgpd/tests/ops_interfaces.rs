@@ -639,13 +639,10 @@ mod ops {
         g.shutdown().await;
     }
 
-    /// Found while writing these tests: grouping peers into a tunnel pair while their
-    /// sessions are already Established empties the Adj-RIB-Out bookkeeping
-    /// (`Speaker::advertised` and `prefixes_advertised` drop to 0 for good) although the
-    /// peer still holds the routes, so a later withdrawal has nothing to withdraw from.
-    /// Speaker/RIB code, not the operator interfaces; kept here as the reproduction.
+    /// Grouping peers into a tunnel pair while their sessions are Established moves them to
+    /// new update groups; what they were advertised must carry over, or a later withdrawal
+    /// has nothing to withdraw from (found while writing these tests; fixed in the core).
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    #[ignore = "speaker bug: set_tunnel_pair on Established peers loses the Adj-RIB-Out"]
     async fn advertised_survives_set_tunnel_pair_on_established_peers() {
         let g = gateways(3).await;
         let advertised = |g: &Gateways| {

@@ -70,12 +70,16 @@ async fn exchange_ipv4_and_ipv6_both_directions() {
     }
 
     // Without an IPv6 address on the IPv4 session there is no IPv6 next hop to send, so
-    // each family goes over its own session only. (Routes learned from A are sent back to
-    // A too; A's AS-path loop check drops them.)
+    // each family goes over its own session only. Routes learned from A are not sent back
+    // to A (sender-side loop detection).
     let over_v4 = b.advertised(a4).await.expect("advertised");
     assert!(
         over_v4.contains(&net("10.2.0.0/16")) && over_v4.iter().all(|p| p.addr().is_ipv4()),
         "B advertises over the IPv4 session: {over_v4:?}"
+    );
+    assert!(
+        !over_v4.contains(&net("10.1.0.0/16")),
+        "A's own route went back to A: {over_v4:?}"
     );
     let over_v6 = b.advertised(v6).await.expect("advertised");
     assert!(
