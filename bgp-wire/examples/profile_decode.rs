@@ -23,8 +23,20 @@ fn main() {
     let params = SessionParams::default()
         .with_four_octet_as(true)
         .with_external(true);
+    let packed = std::env::args().nth(2).as_deref() == Some("packed");
     let mut out = BytesMut::new();
-    for (set, run) in table.ipv4_groups() {
+    if packed {
+        // Every prefix behind one attribute set: isolates the per-prefix cost.
+        let s = &table.sets[0];
+        let attrs = vec![
+            Attribute::new(AttrValue::Origin(Origin::Igp)),
+            Attribute::new(AttrValue::AsPath(AsPath::sequence(s.as_path.iter().copied()))),
+        ];
+        let b = UpdateBuilder::announce(&params, Family::IPV4_UNICAST, NextHop::V4(s.next_hop_v4), &attrs)
+            .unwrap();
+        b.encode(table.ipv4.iter().map(|(p, _)| Nlri::from(*p)), &mut out).unwrap();
+    }
+    for (set, run) in table.ipv4_groups().filter(|_| !packed) {
         let s = &table.sets[set as usize];
         let mut attrs = vec![
             Attribute::new(AttrValue::Origin(Origin::Igp)),
