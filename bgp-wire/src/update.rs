@@ -1046,6 +1046,7 @@ impl<'a> RawAttrIter<'a> {
 #[derive(Clone, Debug)]
 pub struct AttributeIter<'a> {
     raw: RawAttrIter<'a>,
+    /// Offsets of hidden attributes, ascending (recorded in walk order), not yet passed.
     hidden: &'a [u16],
 }
 
@@ -1055,9 +1056,16 @@ impl<'a> Iterator for AttributeIter<'a> {
     fn next(&mut self) -> Option<AttributeRef<'a>> {
         loop {
             let (at, a) = self.raw.next()?;
-            if !self.hidden.contains(&(at as u16)) {
-                return Some(a);
+            // Both sequences ascend, so one pass over each: linear even for an extended
+            // message full of discarded duplicates.
+            while self.hidden.first().is_some_and(|&h| usize::from(h) < at) {
+                self.hidden = self.hidden.get(1..).unwrap_or(&[]);
             }
+            if self.hidden.first().is_some_and(|&h| usize::from(h) == at) {
+                self.hidden = self.hidden.get(1..).unwrap_or(&[]);
+                continue;
+            }
+            return Some(a);
         }
     }
 }

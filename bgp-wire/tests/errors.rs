@@ -809,3 +809,36 @@ fn add_path_changes_how_nlri_is_read() {
         10
     );
 }
+
+#[test]
+fn rfc7606_3g_many_duplicates_are_all_hidden_in_order() {
+    let med = |v: u8| attr(0x80, 4, &[0, 0, 0, v]);
+    let comm = |v: u8| attr(0xc0, 8, &[0, 0, 0, v]);
+    let attrs = cat(&[
+        &mandatory4(),
+        &med(1),
+        &med(2),
+        &comm(3),
+        &med(4),
+        &comm(5),
+        &attr(0xc0, 99, &[7]),
+    ]);
+    let u = decode_update(update(&[], &attrs, &[8, 10]), &ibgp4());
+    assert_eq!(u.errors().len(), 3);
+    assert!(u.errors().iter().all(|e| e.kind == K::Duplicate));
+    let seen: Vec<(u8, Vec<u8>)> = u
+        .attributes()
+        .map(|a| (a.type_code.0, a.value.to_vec()))
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            (1, vec![0]),
+            (2, vec![2, 1, 0, 0, 0xfd, 0xe9]),
+            (3, vec![192, 0, 2, 1]),
+            (4, vec![0, 0, 0, 1]),
+            (8, vec![0, 0, 0, 3]),
+            (99, vec![7]),
+        ]
+    );
+}
