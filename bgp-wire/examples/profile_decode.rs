@@ -30,11 +30,19 @@ fn main() {
         let s = &table.sets[0];
         let attrs = vec![
             Attribute::new(AttrValue::Origin(Origin::Igp)),
-            Attribute::new(AttrValue::AsPath(AsPath::sequence(s.as_path.iter().copied()))),
+            Attribute::new(AttrValue::AsPath(AsPath::sequence(
+                s.as_path.iter().copied(),
+            ))),
         ];
-        let b = UpdateBuilder::announce(&params, Family::IPV4_UNICAST, NextHop::V4(s.next_hop_v4), &attrs)
+        let b = UpdateBuilder::announce(
+            &params,
+            Family::IPV4_UNICAST,
+            NextHop::V4(s.next_hop_v4),
+            &attrs,
+        )
+        .unwrap();
+        b.encode(table.ipv4.iter().map(|(p, _)| Nlri::from(*p)), &mut out)
             .unwrap();
-        b.encode(table.ipv4.iter().map(|(p, _)| Nlri::from(*p)), &mut out).unwrap();
     }
     for (set, run) in table.ipv4_groups().filter(|_| !packed) {
         let s = &table.sets[set as usize];
