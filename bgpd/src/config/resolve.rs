@@ -60,6 +60,8 @@ pub struct ResolvedPeer {
     pub port: u16,
     /// Our address (bind source, next hop).
     pub local_address: Option<IpAddr>,
+    /// Our IPv6 next hop for IPv6 routes over an IPv4 session.
+    pub ipv6_next_hop: Option<std::net::Ipv6Addr>,
     /// Interface to bind to.
     pub interface: Option<String>,
     /// Our AS on the session.
@@ -319,6 +321,7 @@ impl Config {
                 address: p.address,
                 port: p.port,
                 local_address: p.local_address,
+                ipv6_next_hop: p.ipv6_next_hop,
                 interface: p.interface.clone(),
                 local_asn: self.global.asn.0,
                 peer_asn: p.asn.0,
@@ -363,6 +366,7 @@ impl Config {
                     address,
                     port: 179,
                     local_address: Some(local),
+                    ipv6_next_hop: c.ipv6_next_hop,
                     interface: t.interface.clone(),
                     local_asn: tv.local_asn,
                     peer_asn,
@@ -457,6 +461,9 @@ impl ResolvedPeer {
             Some(IpAddr::V6(a)) => pc.local_v6 = Some(a),
             None => {}
         }
+        if let Some(v6) = self.ipv6_next_hop {
+            pc.local_v6 = Some(v6);
+        }
         let import = self
             .import
             .as_deref()
@@ -506,6 +513,12 @@ impl ResolvedPeer {
         };
         if let Some(m) = mode {
             fc.add_path = fc.families.iter().map(|f| (*f, m)).collect();
+        }
+        // RFC 4486: after a Cease for too many prefixes the session waits this long before
+        // it starts again (the FSM's IdleHoldTimer, which then grows with damping).
+        if let Some(secs) = self.max_prefixes.and_then(|m| m.idle_hold) {
+            fc.idle_hold_time = std::time::Duration::from_secs(u64::from(secs));
+            fc.idle_hold_time_max = fc.idle_hold_time_max.max(fc.idle_hold_time);
         }
         fc.graceful_restart = self
             .graceful_restart

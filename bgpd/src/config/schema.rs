@@ -201,6 +201,10 @@ pub struct Peer {
     /// Our address on the session (source of the TCP connection, next hop we advertise).
     #[serde(default)]
     pub local_address: Option<IpAddr>,
+    /// Our IPv6 address to advertise as next hop for IPv6 routes over an IPv4 session
+    /// (MP-BGP, RFC 4760 / RFC 2545); without it IPv6 routes go only over IPv6 sessions.
+    #[serde(default)]
+    pub ipv6_next_hop: Option<std::net::Ipv6Addr>,
     /// Bind the session to this interface (SO_BINDTODEVICE), e.g. a tunnel interface.
     #[serde(default)]
     pub interface: Option<String>,
@@ -351,6 +355,10 @@ pub enum TunnelRole {
 pub struct Connection {
     /// Name (used as the tunnel-pair name and in logs).
     pub name: String,
+    /// Our IPv6 address to advertise as next hop for IPv6 routes over the (IPv4) tunnels
+    /// (MP-BGP, RFC 4760 / RFC 2545), e.g. the gateway's address in the IPv6 VPC CIDR.
+    #[serde(default)]
+    pub ipv6_next_hop: Option<std::net::Ipv6Addr>,
     /// Provider profile.
     pub provider: Provider,
     /// Which end we play; customer when absent.

@@ -527,3 +527,33 @@ fn warnings_do_not_refuse_and_render_with_a_summary() {
     let (_, clean) = ok(BASE);
     assert_eq!(clean.render(), "");
 }
+
+#[test]
+fn ipv6_next_hop_and_max_prefix_idle_hold_reach_the_runtime() {
+    let (cfg, _) = ok(r#"
+[global]
+asn = 65001
+router_id = "192.0.2.1"
+
+[[peers]]
+address = "192.0.2.2"
+asn = 65002
+local_address = "192.0.2.1"
+ipv6_next_hop = "2001:db8::1"
+families = ["ipv4-unicast", "ipv6-unicast"]
+max_prefixes = 100
+max_prefixes_action = "shutdown"
+idle_hold = 600
+"#);
+    let p = &cfg.resolve()[0];
+    let rib = p.rib_config(&cfg);
+    assert_eq!(rib.local_v4, Some("192.0.2.1".parse().unwrap()));
+    assert_eq!(rib.local_v6, Some("2001:db8::1".parse().unwrap()));
+    let fsm = p.fsm_config(cfg.global.router_id.unwrap());
+    assert_eq!(fsm.idle_hold_time, std::time::Duration::from_secs(600));
+    assert!(fsm.idle_hold_time_max >= fsm.idle_hold_time);
+    assert!(
+        bgp_fsm::Session::new(fsm).is_ok(),
+        "the FSM accepts the configuration"
+    );
+}
