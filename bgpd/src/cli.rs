@@ -12,7 +12,8 @@
 //! The client decodes the answer into its own lenient types (missing fields take defaults)
 //! rather than the daemon's, so an older `bgpd show` still prints a newer daemon's answer.
 
-use crate::control::{AdvertisedData, ConnectionInfo, PathData, Request, Response, RibData};
+use crate::control::{AdvertisedData, ConnectionInfo, Request, Response, RibData};
+use crate::speaker::PathEntry;
 use ipnet::IpNet;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -397,7 +398,7 @@ const MESSAGE_TYPE_ORDER: [&str; 5] = [
 ];
 
 /// `*>` best, `*=` multipath, `* ` valid but not used (FRR's status codes).
-fn status_code(p: &PathData) -> &'static str {
+fn status_code(p: &PathEntry) -> &'static str {
     match p.status.as_str() {
         "best" => "*>",
         "multipath" => "*=",
@@ -405,7 +406,7 @@ fn status_code(p: &PathData) -> &'static str {
     }
 }
 
-fn as_path_cell(p: &PathData) -> String {
+fn as_path_cell(p: &PathEntry) -> String {
     if p.as_path.is_empty() {
         return "(empty)".into();
     }

@@ -133,63 +133,7 @@ pub struct RibData {
     /// Whether `routes` holds fewer than `total` entries.
     pub truncated: bool,
     /// The entries (a prefix and its paths, best first).
-    pub routes: Vec<RouteEntryData>,
-}
-
-/// [`RouteEntry`] as it travels over the socket.
-#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
-pub struct RouteEntryData {
-    /// The prefix.
-    pub prefix: IpNet,
-    /// Paths, best first.
-    pub paths: Vec<PathData>,
-}
-
-/// [`crate::speaker::PathEntry`] as it travels over the socket.
-#[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct PathData {
-    /// The peer it came from, or "local".
-    pub from: String,
-    /// Next hop.
-    pub next_hop: Option<IpAddr>,
-    /// AS path.
-    pub as_path: Vec<u32>,
-    /// LOCAL_PREF.
-    pub local_pref: Option<u32>,
-    /// MULTI_EXIT_DISC.
-    pub med: Option<u32>,
-    /// ORIGIN.
-    pub origin: String,
-    /// Communities as `asn:value`.
-    pub communities: Vec<String>,
-    /// "best", "multipath", or "lost at <step>".
-    pub status: String,
-    /// Kept stale across a peer's graceful restart.
-    pub stale: bool,
-}
-
-impl From<RouteEntry> for RouteEntryData {
-    fn from(r: RouteEntry) -> Self {
-        RouteEntryData {
-            prefix: r.prefix,
-            paths: r
-                .paths
-                .into_iter()
-                .map(|p| PathData {
-                    from: p.from,
-                    next_hop: p.next_hop,
-                    as_path: p.as_path,
-                    local_pref: p.local_pref,
-                    med: p.med,
-                    origin: p.origin,
-                    communities: p.communities,
-                    status: p.status,
-                    stale: p.stale,
-                })
-                .collect(),
-        }
-    }
+    pub routes: Vec<RouteEntry>,
 }
 
 /// The answer to `advertised`.
@@ -358,7 +302,7 @@ pub async fn handle(speaker: &Speaker, request: Request) -> Response {
                 Response::data(RibData {
                     total,
                     truncated: total > limit,
-                    routes: routes.into_iter().take(limit).map(Into::into).collect(),
+                    routes: routes.into_iter().take(limit).collect(),
                 })
             }),
         Request::Advertised { peer, limit } => match speaker.advertised(peer).await {

@@ -3,7 +3,7 @@
 use bgp_fsm::PeerAs;
 use bgp_rib::LocalRoute;
 use ipnet::IpNet;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -170,7 +170,7 @@ pub struct RouteQuery {
 }
 
 /// A prefix and its paths, as `show rib` prints them.
-#[derive(Clone, PartialEq, Eq, Debug, Serialize)]
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 pub struct RouteEntry {
     /// The prefix.
     pub prefix: IpNet,
@@ -178,8 +178,10 @@ pub struct RouteEntry {
     pub paths: Vec<PathEntry>,
 }
 
-/// One path.
-#[derive(Clone, PartialEq, Eq, Debug, Serialize)]
+/// One path. Fields a newer daemon adds are tolerated by an older `bgpd show` and vice
+/// versa (`serde(default)`).
+#[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct PathEntry {
     /// The peer it came from, or "local".
     pub from: String,
