@@ -272,6 +272,15 @@ pub fn render(stats: &SpeakerStats) -> String {
         );
     }
     out.family(
+        "bgp_prefixes_best",
+        "gauge",
+        "Loc-RIB best routes whose best path came from the peer.",
+    );
+    for n in peers {
+        let best = stats.best_per_peer.get(&n.address).copied().unwrap_or(0);
+        out.sample("bgp_prefixes_best", &peer(n), best as u64);
+    }
+    out.family(
         "bgp_prefixes_advertised",
         "gauge",
         "Prefixes currently advertised to the peer.",

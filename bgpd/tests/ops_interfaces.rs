@@ -553,6 +553,7 @@ mod ops {
             "bgp_session_established_total",
             "bgp_prefixes_received_total",
             "bgp_prefixes_accepted",
+            "bgp_prefixes_best",
             "bgp_prefixes_advertised",
             "bgp_messages_received_total",
             "bgp_messages_sent_total",
@@ -584,6 +585,9 @@ mod ops {
         assert_eq!(sample(&text, &established), Some(1));
         let accepted = format!("bgp_prefixes_accepted{{peer=\"{t1}\"}}");
         assert_eq!(sample(&text, &accepted), Some(1));
+        // Tunnel 1 is the active tunnel: the remote VPC's best route came over it.
+        let best = format!("bgp_prefixes_best{{peer=\"{t1}\"}}");
+        assert_eq!(sample(&text, &best), Some(1), "{text}");
         assert_eq!(
             sample(&text, "bgp_rib_prefixes{family=\"ipv4\"}"),
             Some(2),

@@ -306,6 +306,7 @@ impl Core {
                     rib_prefixes: self.rib.prefix_count(),
                     attribute_sets: self.rib.attribute_set_count(),
                     neighbors: self.neighbors(now),
+                    best_per_peer: self.best_per_peer(),
                 });
             }
             Command::Shutdown(message, reply) => {
@@ -1220,6 +1221,19 @@ impl Core {
                 })
                 .collect(),
         }
+    }
+
+    /// Best routes per peer. A scan of the Loc-RIB (tens of milliseconds for a full table),
+    /// done per metrics scrape rather than kept up to date on every change.
+    fn best_per_peer(&self) -> BTreeMap<IpAddr, usize> {
+        let mut counts: HashMap<PeerId, usize> = HashMap::new();
+        for r in self.rib.best_v4().chain(self.rib.best_v6()) {
+            *counts.entry(r.peer).or_default() += 1;
+        }
+        counts
+            .into_iter()
+            .filter_map(|(id, n)| self.by_rib_id.get(&id).map(|a| (*a, n)))
+            .collect()
     }
 
     fn neighbors(&self, now: Instant) -> Vec<NeighborInfo> {

@@ -268,6 +268,8 @@ pub struct SpeakerStats {
     pub attribute_sets: usize,
     /// Peers.
     pub neighbors: Vec<NeighborInfo>,
+    /// How many Loc-RIB best routes each peer's path is (counted at each call).
+    pub best_per_peer: BTreeMap<IpAddr, usize>,
 }
 
 /// Errors of the speaker API.
