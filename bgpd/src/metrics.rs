@@ -475,6 +475,7 @@ mod tests {
         assert_eq!(escape_label(r#"a\b"c"#), r#"a\\b\"c"#);
         assert_eq!(escape_label("x\ny"), "x\\ny");
         let text = render(&SpeakerStats {
+            best_per_peer: Default::default(),
             rib_prefixes: (1, 2),
             attribute_sets: 3,
             neighbors: vec![neighbor("Established", "tunnel \"1\"\nnew line \\")],
@@ -488,6 +489,7 @@ mod tests {
     #[test]
     fn every_family_has_help_and_type_and_samples_parse() {
         let text = render(&SpeakerStats {
+            best_per_peer: Default::default(),
             rib_prefixes: (10, 20),
             attribute_sets: 3,
             neighbors: vec![neighbor("OpenSent", "t")],
