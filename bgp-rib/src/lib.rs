@@ -72,38 +72,32 @@
 //!
 //! # Performance
 //!
-//! `cargo bench -p bgp-rib --bench rib` on the project's 2-core machine, over the
-//! bench's deterministic DFZ-like table (1,000,000 IPv4 prefixes, 150,000 attribute sets,
-//! 60 % /24, 2–6 hop 4-octet AS paths, communities on 40 % of the sets) fed as 150,031
-//! decoded UPDATEs. While measuring, two fuzzers of other crates used about 1.2 of the 2
-//! cores, so the bench also reports CPU time of its own thread (from
-//! `/proc/thread-self/schedstat`), which is the fairer figure.
+//! `cargo bench -p bgp-rib --bench rib` on the project's 2-core machine (idle), over the
+//! shared deterministic table of `bench/tablegen` (1,000,000 IPv4 prefixes, 150,000 attribute
+//! sets, DFZ-like lengths, 2–6 hop 4-octet AS paths behind the peer's AS, communities on 40 %)
+//! fed as 148,226 decoded UPDATEs:
 //!
 //! | what | target | measured |
 //! |---|---|---|
-//! | insert 1M prefixes, one peer, with best path | ≥ 5 M/s | 3.2–4.1 M/s CPU time; 2.8 M/s wall clock (criterion mean, under load) |
-//! | memory, Adj-RIB-In + Loc-RIB, one peer | ≤ 100 B/prefix | 66.1 B/prefix |
-//! | memory, same table from 10 peers | ≤ 2.5× | 162.9 B/prefix, 2.46× |
-//! | full-table export to an update group | ≥ 1 GB/s | 33–40 MB/s CPU time, 24 MiB/s wall clock (13.6 MB in 150k UPDATEs) |
-//! | after `peer_down` of the full table | near start | 9 KB still allocated |
+//! | insert 1M prefixes, one peer, with best path | ≥ 5 M/s | 2.78 M/s |
+//! | memory, Adj-RIB-In + Loc-RIB, one peer | ≤ 100 B/prefix | 66.5 B/prefix |
+//! | memory, same table from 10 peers | ≤ 2.5× | 163.3 B/prefix, 2.45× |
+//! | full-table export to an update group | ≥ 1 GB/s | 30 MB/s (14.1 MB in 148k UPDATEs) |
+//! | after `peer_down` of the full table | near start | 9.2 KB still allocated |
 //!
 //! Memory is counted by a counting global allocator ([`cap`](https://docs.rs/cap)) around
 //! loading the table; it is requested bytes, without malloc's own overhead. Of the
 //! 66 B/prefix, about 51 B are prefix-trie's nodes and 8-octet value slots (its arrays
 //! grow by doubling) and about 15 B the interned attribute sets.
 //!
-//! What limits the misses, from `perf`:
-//!
-//! * Insert: about 60 % of the time is prefix-trie's `entry` / `insert` on a 50 MB trie in
-//!   random prefix order (an UPDATE's prefixes are scattered), i.e. cache misses; the
-//!   RIB's own work (canonical attribute bytes and interning once per UPDATE, one 8-octet
-//!   path per prefix, no allocation per prefix) is the rest.
-//! * Export: walking the trie alone costs ~70 ns per prefix here (13.6 MB at 1 GB/s leaves
-//!   13.6 ns per prefix), and recording what the group was sent (a `PrefixSet`, needed for
-//!   exact withdrawals and the max export count) about as much again. Decisions and encoded
-//!   attributes are per attribute set (memoised per pass, builders cached per group), so
-//!   the per-prefix cost is the walk, the record and 4–5 NLRI octets. An update group's
-//!   bytes are shared by all its members, so N members receive N× that rate.
+//! What limits the misses, from `perf`: the insert is mostly prefix-trie's `entry` /
+//! `insert` on a 50 MB trie in scattered order (cache misses); the RIB's own work (canonical
+//! attribute bytes and interning once per UPDATE, one 8-octet path per prefix, no allocation
+//! per prefix) is the rest. Export spends its time in prefix-trie lookups for the group's
+//! record of what it advertised (needed for exact withdrawals and the export cap), the
+//! per-prefix offer and the trie walk; 1 GB/s leaves 14 ns per prefix, which needs a
+//! different design (pre-encoded NLRI runs per attribute set) rather than tuning. An update
+//! group's bytes are shared by all its members, so N members receive N× that rate.
 
 #![forbid(unsafe_code)]
 

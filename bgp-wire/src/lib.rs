@@ -81,8 +81,8 @@
 //!
 //! Measured with `cargo bench -p bgp-wire --bench decode` on the project's 2-core machine
 //! over a synthetic full table (1,000,000 IPv4 + 200,000 IPv6 prefixes, ~150,000 attribute
-//! sets), with a fuzzing campaign on the other core: 5.9 ns per IPv4 prefix
-//! (`decode/ipv4_prefixes`, target 4 ns) and 162 ns per attribute set
+//! sets): 5.6 ns per IPv4 prefix
+//! (`decode/ipv4_prefixes`, target 4 ns) and 160 ns per attribute set
 //! (`decode/attribute_sets`, target 120 ns). `docs/PERFORMANCE.md` has every bench and what
 //! limits it.
 
