@@ -26,7 +26,7 @@ use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
 use bgp_wire::{
-    AttrFlags, AttrType, AttrValue, Attribute, EncodeError, Family, Nlri, SessionParams,
+    AttrFlags, AttrType, AttrValue, Attribute, EncodeError, Family, FamilySet, Nlri, SessionParams,
     UpdateBuilder,
 };
 use bytes::{Bytes, BytesMut};
@@ -82,6 +82,7 @@ pub(crate) struct ExportKey {
     max_export: Option<u32>,
     policy: Policy,
     session: SessionParams,
+    families: FamilySet,
 }
 
 impl ExportKey {
@@ -99,6 +100,7 @@ impl ExportKey {
             max_export: c.max_export,
             policy: c.export.clone(),
             session,
+            families: peer.families,
         }
     }
 }
@@ -496,6 +498,10 @@ impl Rib {
     /// The whole Loc-RIB of `family` for `group`, as UPDATEs (initial advertisement after
     /// the session comes up). Resets the group's record of what it advertised.
     pub fn export_full(&mut self, group: GroupId, family: Family) -> Result<ExportBatch, RibError> {
+        // RFC 4760 §8: nothing of a family the peer did not negotiate.
+        if !self.group_mut(group)?.key.families.contains(family) {
+            return Ok(ExportBatch::default());
+        }
         let mut ex = self.exporter(group, family)?;
         ex.fresh = true;
         ex.count = 0;
@@ -528,6 +534,9 @@ impl Rib {
         let mut out = ExportBatch::default();
         let mut buf = BytesMut::new();
         for family in [Family::IPV4_UNICAST, Family::IPV6_UNICAST] {
+            if !self.group_mut(group)?.key.families.contains(family) {
+                continue;
+            }
             let want_v4 = family == Family::IPV4_UNICAST;
             let mut ex = self.exporter(group, family)?;
             for c in changes {

@@ -2,7 +2,7 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use bgp_wire::SessionParams;
+use bgp_wire::{Family, FamilySet, SessionParams};
 
 use crate::policy::Policy;
 
@@ -131,6 +131,8 @@ pub(crate) struct Peer {
     pub restarting: bool,
     /// Update group while the session is up.
     pub group: Option<u32>,
+    /// Families negotiated on the session (RFC 4760 §8); nothing else is sent to the peer.
+    pub families: FamilySet,
 }
 
 impl Peer {
@@ -154,6 +156,9 @@ impl Peer {
             tunnel_med: None,
             restarting: false,
             group: None,
+            families: [Family::IPV4_UNICAST, Family::IPV6_UNICAST]
+                .into_iter()
+                .collect(),
         }
     }
 

@@ -475,6 +475,18 @@ impl Rib {
         Ok(&self.peer(peer)?.config)
     }
 
+    /// Records the families negotiated on a peer's session (RFC 4760 §8); the peer is sent
+    /// nothing of any other family. Call it before [`Rib::peer_up`]; until it is called a
+    /// peer takes IPv4 and IPv6 unicast.
+    pub fn set_negotiated_families(
+        &mut self,
+        peer: PeerId,
+        families: impl IntoIterator<Item = Family>,
+    ) -> Result<(), RibError> {
+        self.peer_mut(peer)?.families = families.into_iter().collect();
+        Ok(())
+    }
+
     /// Records our address on a peer's session when the configuration did not give one: it
     /// is the next hop we advertise to an eBGP peer (and with next-hop-self). Call it before
     /// [`Rib::peer_up`], which places the peer in its update group.

@@ -343,3 +343,40 @@ fn route_is_not_sent_to_an_external_peer_whose_as_is_in_the_path() {
         [LOCAL_AS, 65001, 65020]
     );
 }
+
+#[test]
+fn families_the_peer_did_not_negotiate_are_never_exported() {
+    let mut rib = Rib::new(RibConfig::new(LOCAL_AS, v4("192.0.2.1")));
+    let src = peer(&mut rib, 1, 65001);
+    let mut cfg = PeerConfig::new(IpAddr::V4(v4("10.0.0.2")), LOCAL_AS);
+    cfg.local_v4 = Some(v4("10.0.0.254"));
+    cfg.local_v6 = Some("2001:db8::254".parse().unwrap());
+    let v4_only = rib.add_peer(cfg).unwrap();
+    rib.set_negotiated_families(v4_only, [Family::IPV4_UNICAST])
+        .unwrap();
+    rib.peer_up(v4_only, v4("2.2.2.2"), session(false)).unwrap();
+    let attrs = A::path(&[65001]).build();
+    rib.announce(src, nh(1), &attrs, [nlri("10.1.0.0/16")])
+        .unwrap();
+    let v6_nh = bgp_rib::NextHopAddr::V6 {
+        global: "2001:db8::1".parse().unwrap(),
+        link_local: None,
+    };
+    let changes = rib
+        .announce(src, v6_nh, &attrs, [nlri("2001:db8:1::/48")])
+        .unwrap()
+        .changes;
+    let g = rib.update_group(v4_only).unwrap();
+    // Incremental export of both changes: only the IPv4 one goes out.
+    let b = rib.export_changes(g, &changes).unwrap();
+    assert_eq!(b.announced, 0, "the IPv6 change must not be sent");
+    assert!(
+        rib.export_full(g, Family::IPV6_UNICAST)
+            .unwrap()
+            .messages
+            .is_empty()
+    );
+    let b = rib.export_full(g, Family::IPV4_UNICAST).unwrap();
+    assert_eq!(b.announced, 1);
+    assert!(rib.advertised(v4_only).iter().all(|p| p.addr().is_ipv4()));
+}

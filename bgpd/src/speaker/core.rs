@@ -945,6 +945,9 @@ impl Core {
         if no_v6_next_hop && n.families.contains(&Family::IPV6_UNICAST) {
             warn!(%peer, "IPv6 unicast negotiated but no IPv6 address is configured for this session (local_v6): IPv6 routes will not be advertised to it");
         }
+        let _ = self
+            .rib
+            .set_negotiated_families(rib_id, n.families.iter().copied());
         if let Err(e) = self.rib.peer_up(rib_id, n.peer_id, n.params) {
             warn!(%peer, error = ?e, "RIB refused the session");
             return;
