@@ -158,7 +158,7 @@ pub fn launch(
         Daemon::Bird => ("bird.conf", bird_config(daemon, topo)),
         Daemon::Frr => ("frr.conf", frr_config(daemon, topo)),
         Daemon::Gobgp => ("gobgpd.toml", gobgp_config(daemon, topo)),
-        Daemon::Openbgpd => ("openbgpd.conf", openbgpd_config(daemon, topo)),
+        Daemon::Openbgpd => ("openbgpd.conf", openbgpd_config(daemon, topo, dir)),
     };
     let conf = dir.join(file);
     fs::write(&conf, text).map_err(|e| format!("{}: {e}", conf.display()))?;
@@ -209,7 +209,10 @@ pub fn launch(
             ]);
         }
         Daemon::Openbgpd => {
-            cmd.args(["-d", "-f", &c, "-s", &format!("{d}/bgpd.sock")]);
+            // Its unprivileged processes chroot to the _openbgpd user's home, which the
+            // Debian package leaves to systemd's RuntimeDirectory to create.
+            fs::create_dir_all("/run/openbgpd").map_err(|e| format!("/run/openbgpd: {e}"))?;
+            cmd.args(["-d", "-f", &c]);
         }
     }
     let log = fs::File::create(dir.join("daemon.log")).map_err(|e| format!("log: {e}"))?;
@@ -259,7 +262,7 @@ fn bird_config(daemon: Daemon, topo: &Topology) -> String {
          # Next hops of injected routes (192.0.2.0/24) resolve through this, as on a router\n\
          # with a connected route to them.\n\
          protocol static {{ ipv4; route 192.0.2.0/24 via \"lo\"; }}\n\n\
-         template bgp peer {{\n  local {a} port {p} as {DAEMON_ASN};\n  passive on;\n  multihop;\n  hold time 240;\n  ipv4 {{ import all; export all; }};\n}}\n\n",
+         template bgp peer {{\n  local {a} port {p} as {DAEMON_ASN};\n  passive on;\n  multihop;\n  hold time 240;\n  ipv4 {{ import all; export where source = RTS_BGP; }};\n}}\n\n",
         p = daemon.port()
     );
     for (i, p) in topo.peers.iter().enumerate() {
@@ -271,7 +274,10 @@ fn bird_config(daemon: Daemon, topo: &Topology) -> String {
         if topo.rr {
             let _ = write!(s, " rr client; rr cluster id {a};");
         } else if p.sink {
-            let _ = write!(s, " ipv4 {{ import all; export all; next hop self; }};");
+            let _ = write!(
+                s,
+                " ipv4 {{ import all; export where source = RTS_BGP; next hop self; }};"
+            );
         }
         let _ = writeln!(s, " }}");
     }
@@ -330,11 +336,12 @@ fn gobgp_config(daemon: Daemon, topo: &Topology) -> String {
     s
 }
 
-fn openbgpd_config(daemon: Daemon, topo: &Topology) -> String {
+fn openbgpd_config(daemon: Daemon, topo: &Topology, dir: &Path) -> String {
     let a = daemon.address();
     let mut s = format!(
-        "AS {DAEMON_ASN}\nrouter-id {a}\nlisten on {a} port {p}\nfib-update no\nholdtime 240\n",
-        p = daemon.port()
+        "AS {DAEMON_ASN}\nrouter-id {a}\nsocket \"{d}/bgpd.sock\"\nlisten on {a} port {p}\nfib-update no\nholdtime 240\n",
+        p = daemon.port(),
+        d = dir.display()
     );
     // 192.0.2.0/24 next hops are not connected; OpenBGPD needs `nexthop qualify via
     // default`-style resolution only for the FIB, which is off.
