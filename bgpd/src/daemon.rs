@@ -146,6 +146,18 @@ pub async fn run(path: &Path) -> Result<(), String> {
         info!(%addr, "serving Prometheus metrics on /metrics");
         tokio::spawn(crate::metrics::serve_listener(speaker.clone(), listener));
     }
+    // Kernel routes and link watching (issue 7). Without netlink (not Linux, no
+    // permission) the daemon still speaks BGP, without touching the kernel.
+    let fib =
+        match crate::fib::Fib::start(speaker.clone(), crate::fib::FibSettings::from_config(&cfg))
+            .await
+        {
+            Ok(f) => Some(f),
+            Err(e) => {
+                warn!("kernel routes and link watching disabled: {e}");
+                None
+            }
+        };
     info!(config = %path.display(), asn = cfg.global.asn.0, "bgpd running");
     let mut hup = signal(tokio::signal::unix::SignalKind::hangup())?;
     let mut term = signal(tokio::signal::unix::SignalKind::terminate())?;
@@ -153,7 +165,12 @@ pub async fn run(path: &Path) -> Result<(), String> {
     loop {
         tokio::select! {
             _ = hup.recv() => match reload(&speaker, &cfg, path).await {
-                Ok(new) => cfg = new,
+                Ok(new) => {
+                    if let Some(f) = &fib {
+                        f.reconfigure(crate::fib::FibSettings::from_config(&new));
+                    }
+                    cfg = new
+                }
                 Err(e) => error!("reload refused, keeping the running configuration:\n{e}"),
             },
             _ = term.recv() => break,
@@ -161,6 +178,9 @@ pub async fn run(path: &Path) -> Result<(), String> {
         }
     }
     info!("shutting down");
+    if let Some(f) = fib {
+        f.shutdown().await;
+    }
     speaker.shutdown("bgpd is shutting down").await;
     Ok(())
 }

@@ -10,6 +10,7 @@ pub mod config;
 pub mod control;
 pub mod daemon;
 pub mod demo;
+pub mod fib;
 pub mod metrics;
 pub mod net;
 pub mod speaker;
