@@ -158,6 +158,9 @@ impl core::hash::Hasher for IdHasher {
     }
 }
 
+/// Smallest incremental pass that uses the per-set decision memo.
+const MEMO_MIN_PASS: usize = 4096;
+
 /// One export pass over some prefixes of one family.
 struct Exporter {
     key: ExportKey,
@@ -336,9 +339,11 @@ impl Exporter {
                 batch.message_count += UpdateBuilder::withdraw(&params, self.family)
                     .encode(self.withdrawn.drain(..), &mut out)?;
             }
-            // Group the prefixes by builder, keeping trie order within a group: a counting
-            // sort (builder indices are dense), O(n) where a comparison sort was a third
-            // of the export time.
+            // Group the prefixes by builder, keeping trie order within a group. A counting
+            // sort (builder indices are dense) is O(n + builders) and wins for a full table;
+            // an incremental pass carries a few prefixes while the group caches up to one
+            // builder per attribute set, so there a stable sort of the pass's own entries
+            // keeps the cost proportional to the pass, not to the table.
             batch.announced = self.entries.len();
             let uncached_from = u32::MAX - self.uncached.len() as u32;
             let slot_of = |b: u32| -> usize {
@@ -348,28 +353,36 @@ impl Exporter {
                     b as usize
                 }
             };
-            let mut starts = vec![0usize; self.builder_list.len() + self.uncached.len() + 1];
-            for &(b, _) in &self.entries {
-                if let Some(c) = starts.get_mut(slot_of(b) + 1) {
-                    *c += 1;
-                }
-            }
-            for i in 1..starts.len() {
-                let prev = starts.get(i - 1).copied().unwrap_or(0);
-                if let Some(c) = starts.get_mut(i) {
-                    *c += prev;
-                }
-            }
-            let mut sorted =
-                vec![(0u32, Nlri::new(IpNet::V4(Ipv4Net::default()))); self.entries.len()];
-            for &(b, n) in &self.entries {
-                if let Some(at) = starts.get_mut(slot_of(b)) {
-                    if let Some(dst) = sorted.get_mut(*at) {
-                        *dst = (b, n);
+            let slots = self.builder_list.len() + self.uncached.len() + 1;
+            let sorted: Vec<(u32, Nlri)> = if self.entries.len().saturating_mul(8) < slots {
+                let mut v = core::mem::take(&mut self.entries);
+                v.sort_by_key(|e| slot_of(e.0));
+                v
+            } else {
+                let mut starts = vec![0usize; slots];
+                for &(b, _) in &self.entries {
+                    if let Some(c) = starts.get_mut(slot_of(b) + 1) {
+                        *c += 1;
                     }
-                    *at += 1;
                 }
-            }
+                for i in 1..starts.len() {
+                    let prev = starts.get(i - 1).copied().unwrap_or(0);
+                    if let Some(c) = starts.get_mut(i) {
+                        *c += prev;
+                    }
+                }
+                let mut sorted =
+                    vec![(0u32, Nlri::new(IpNet::V4(Ipv4Net::default()))); self.entries.len()];
+                for &(b, n) in &self.entries {
+                    if let Some(at) = starts.get_mut(slot_of(b)) {
+                        if let Some(dst) = sorted.get_mut(*at) {
+                            *dst = (b, n);
+                        }
+                        *at += 1;
+                    }
+                }
+                sorted
+            };
             let mut rest = &sorted[..];
             while let Some(&(b, _)) = rest.first() {
                 let n = rest.iter().take_while(|e| e.0 == b).count();
@@ -539,6 +552,10 @@ impl Rib {
             }
             let want_v4 = family == Family::IPV4_UNICAST;
             let mut ex = self.exporter(group, family)?;
+            // The per-set memo is an array indexed by attribute-set id: worth building for
+            // a large pass, a table-sized allocation for the handful of prefixes an UPDATE
+            // usually changes.
+            ex.memo_ok &= changes.len() >= MEMO_MIN_PASS;
             for c in changes {
                 if c.kind == ChangeKind::Multipath || matches!(c.prefix, IpNet::V4(_)) != want_v4 {
                     continue;
