@@ -778,6 +778,51 @@ impl From<EncodeError> for RibError {
 }
 
 impl Rib {
+    /// After `peer` changed update group: the new group's full view for each negotiated
+    /// family, then withdrawals of the prefixes in `before` (what it had been sent) that the
+    /// new group does not advertise. For `peer` alone.
+    pub(crate) fn resync_export(
+        &mut self,
+        peer: PeerId,
+        before: &[IpNet],
+    ) -> Result<ExportBatch, RibError> {
+        let Some(group) = self.update_group(peer) else {
+            return Ok(ExportBatch::default());
+        };
+        let (families, session) = {
+            let p = self.peer(peer)?;
+            (p.families, p.session.unwrap_or_default())
+        };
+        // The RIB holds the unicast families only.
+        let families: Vec<Family> = [Family::IPV4_UNICAST, Family::IPV6_UNICAST]
+            .into_iter()
+            .filter(|f| families.contains(*f))
+            .collect();
+        let mut out = ExportBatch::default();
+        let mut buf = BytesMut::new();
+        for &family in &families {
+            let b = self.export_full(group, family)?;
+            buf.extend_from_slice(&b.messages);
+            out.message_count += b.message_count;
+            out.announced += b.announced;
+            out.suppressed += b.suppressed;
+        }
+        let after: std::collections::HashSet<IpNet> = self.advertised(peer).into_iter().collect();
+        for family in families {
+            let v4 = family.afi == bgp_wire::Afi::IPV4;
+            let gone: Vec<Nlri> = before
+                .iter()
+                .filter(|p| !after.contains(p) && matches!(p, IpNet::V4(_)) == v4)
+                .map(|p| Nlri::new(*p))
+                .collect();
+            out.withdrawn += gone.len();
+            out.message_count +=
+                UpdateBuilder::withdraw(&session, family).encode(gone, &mut buf)?;
+        }
+        out.messages = buf.freeze();
+        Ok(out)
+    }
+
     /// The prefixes currently advertised to a peer (what its update group was last sent),
     /// for `show advertised`. Empty when the peer's session is down.
     pub fn advertised(&self, peer: PeerId) -> Vec<IpNet> {

@@ -14,6 +14,7 @@
 //! the post-policy Adj-RIB-In only): configure the pair before the sessions come up, or
 //! ask the peers for a route refresh after changing it.
 
+use crate::export::ExportBatch;
 use crate::peer::PeerId;
 use crate::rib::{Rib, RibError};
 
@@ -77,10 +78,19 @@ pub struct TunnelPair {
 impl Rib {
     /// Configures a tunnel pair: sets each member's import LOCAL_PREF and export MED /
     /// prepend, and moves members whose session is up into their new update groups.
-    pub fn set_tunnel_pair(&mut self, pair: &TunnelPair) -> Result<(), RibError> {
+    ///
+    /// For each member moved while up, returns the UPDATEs to send it: its new group's view
+    /// (the MED or prepend changed) and withdrawals of what it had been sent that the new
+    /// group does not send. The import LOCAL_PREF applies to paths received from now on; the
+    /// RIB keeps no pre-policy copy, so ask those peers for a route refresh.
+    pub fn set_tunnel_pair(
+        &mut self,
+        pair: &TunnelPair,
+    ) -> Result<Vec<(PeerId, ExportBatch)>, RibError> {
         for &m in &pair.members {
             self.peer(m)?;
         }
+        let mut moved = Vec::new();
         for &m in &pair.members {
             let p = self.peer_mut(m)?;
             match pair.mode {
@@ -117,9 +127,12 @@ impl Rib {
                 }
             }
             if p.session.is_some() {
+                let before = self.advertised(m);
                 self.join_group(m);
+                let batch = self.resync_export(m, &before)?;
+                moved.push((m, batch));
             }
         }
-        Ok(())
+        Ok(moved)
     }
 }

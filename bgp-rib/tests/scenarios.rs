@@ -232,3 +232,54 @@ fn graceful_restart_timer_expiry_removes_stale_paths() {
     assert_eq!(ch[0].kind, ChangeKind::Best);
     assert_eq!(rib.best(p("10.1.0.0/16")).unwrap().peer, b);
 }
+
+#[test]
+fn regrouping_an_up_session_returns_what_to_send_it() {
+    let mut rib = rib();
+    let src = peer(&mut rib, 1, 65001);
+    let mut cfg = bgp_rib::PeerConfig::new("169.254.10.2".parse().unwrap(), 65100);
+    cfg.local_v4 = Some(v4("169.254.10.1"));
+    let t1 = rib.add_peer(cfg).unwrap();
+    rib.set_negotiated_families(t1, [bgp_wire::Family::IPV4_UNICAST])
+        .unwrap();
+    rib.peer_up(
+        t1,
+        v4("9.9.9.9"),
+        bgp_wire::SessionParams::default()
+            .with_four_octet_as(true)
+            .with_external(true),
+    )
+    .unwrap();
+    rib.announce(
+        src,
+        nh(1),
+        &A::path(&[65001]).build(),
+        [nlri("10.1.0.0/16")],
+    )
+    .unwrap();
+    let g = rib.update_group(t1).unwrap();
+    rib.export_full(g, bgp_wire::Family::IPV4_UNICAST).unwrap();
+    assert_eq!(rib.advertised(t1), vec![p("10.1.0.0/16")]);
+
+    // t1 becomes the standby tunnel of a pair: it moves group and must be re-sent the route
+    // with the standby MED, and its record of what it was sent must survive.
+    let t2 = peer(&mut rib, 3, 65100);
+    let moved = rib
+        .set_tunnel_pair(&TunnelPair {
+            members: vec![t2, t1],
+            mode: TunnelMode::active_standby(t2),
+        })
+        .unwrap();
+    // Both members are up (the helper brings t2 up too), so both moved.
+    assert_eq!(moved.iter().map(|m| m.0).collect::<Vec<_>>(), vec![t2, t1]);
+    let (_, batch) = &moved[1];
+    assert_eq!((batch.announced, batch.withdrawn), (1, 0));
+    let params = bgp_wire::SessionParams::default()
+        .with_four_octet_as(true)
+        .with_external(true);
+    let Ok(bgp_wire::Message::Update(u)) = bgp_wire::decode(batch.messages.clone(), &params) else {
+        panic!()
+    };
+    assert_eq!(u.med(), Some(200), "standby MED");
+    assert_eq!(rib.advertised(t1), vec![p("10.1.0.0/16")]);
+}

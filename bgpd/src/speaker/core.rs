@@ -453,72 +453,32 @@ impl Core {
                 TunnelMode::active_standby(p.rib_id)
             }
         };
-        // Members whose sessions are up move to new update groups (their export MED or
-        // prepend changes), and a new group starts with no record of what it sent.
-        let up: Vec<(IpAddr, Vec<IpNet>)> = pair
-            .members
-            .iter()
-            .filter_map(|a| {
-                self.peers
-                    .get(a)
-                    .filter(|p| p.up.is_some())
-                    .map(|p| (*a, p.rib_id))
-            })
-            .map(|(a, id)| (a, self.rib.advertised(id)))
-            .collect();
-        self.rib
+        // Members whose sessions are up moved to new update groups; the RIB says what each
+        // must now be sent.
+        let moved = self
+            .rib
             .set_tunnel_pair(&TunnelPair { members, mode })
             .map_err(|e| SpeakerError::Config(format!("{e:?}")))?;
         self.tunnels.retain(|t| t.name != pair.name);
         self.tunnels.push(pair);
         let now = Instant::now();
-        for (addr, before) in up {
-            self.resync_export(addr, &before, now);
+        for (id, batch) in moved {
+            let Some(addr) = self.by_rib_id.get(&id).copied() else {
+                continue;
+            };
+            let Some(conn) = self.peers.get(&addr).and_then(|p| p.up.map(|u| u.0)) else {
+                continue;
+            };
+            if batch.message_count > 0 {
+                self.count_updates(addr, batch.message_count, batch.messages.len());
+                self.send(conn, batch.messages);
+                self.fsm_event(addr, Event::UpdateSent(conn), now);
+            }
             // The import LOCAL_PREF changed too; the RIB keeps no pre-policy copy, so ask
             // the peer to send its routes again (RFC 2918).
             self.request_refresh(addr);
         }
         Ok(())
-    }
-
-    /// After a peer changed update group: advertises the new group's view to it and
-    /// withdraws what it had been sent that the new group does not send.
-    fn resync_export(&mut self, addr: IpAddr, before: &[IpNet], now: Instant) {
-        let Some(p) = self.peers.get(&addr) else {
-            return;
-        };
-        let (Some((conn, _)), Some(n)) = (p.up, p.fsm.established().and_then(|s| s.negotiated()))
-        else {
-            return;
-        };
-        let (rib_id, params, families) = (p.rib_id, n.params, n.families.clone());
-        for family in &families {
-            self.send_full(addr, conn, *family, now);
-        }
-        let after: std::collections::HashSet<IpNet> =
-            self.rib.advertised(rib_id).into_iter().collect();
-        for family in families {
-            let gone: Vec<bgp_wire::Nlri> = before
-                .iter()
-                .filter(|p| {
-                    !after.contains(p)
-                        && (matches!(p, IpNet::V4(_)) == (family.afi == bgp_wire::Afi::IPV4))
-                })
-                .map(|p| bgp_wire::Nlri::new(*p))
-                .collect();
-            if gone.is_empty() {
-                continue;
-            }
-            match bgp_wire::UpdateBuilder::withdraw(&params, family).messages(gone) {
-                Ok(msgs) => {
-                    for m in msgs {
-                        self.count_updates(addr, 1, m.len());
-                        self.send(conn, m);
-                    }
-                }
-                Err(e) => warn!(peer = %addr, error = %e, "cannot encode withdrawals"),
-            }
-        }
     }
 
     /// Sends ROUTE-REFRESH for every negotiated family when the peer supports it.
