@@ -33,12 +33,10 @@ use std::io;
 use std::net::IpAddr;
 use std::os::unix::fs::{DirBuilderExt, FileTypeExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::Semaphore;
-use tracing::{debug, warn};
+use tracing::debug;
 
 /// Where the daemon puts its control socket unless configured otherwise.
 pub const DEFAULT_SOCKET: &str = "/run/bgpd.sock";
@@ -391,28 +389,11 @@ pub async fn serve(speaker: Speaker, path: &Path) -> io::Result<()> {
 /// Serves clients on a bound listener, one task per client, at most [`MAX_CLIENTS`] at a
 /// time, until the process ends.
 pub async fn serve_listener(speaker: Speaker, listener: UnixListener) -> io::Result<()> {
-    let slots = Arc::new(Semaphore::new(MAX_CLIENTS));
-    loop {
-        let Ok(permit) = slots.clone().acquire_owned().await else {
-            return Ok(());
-        };
-        let stream = match listener.accept().await {
-            Ok((stream, _)) => stream,
-            Err(e) => {
-                // EMFILE and friends: wait for a client to leave instead of spinning.
-                warn!(error = %e, "control socket accept failed");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            }
-        };
+    crate::serve::serve_bounded("control socket", MAX_CLIENTS, listener, |stream| {
         let speaker = speaker.clone();
-        tokio::spawn(async move {
-            if let Err(e) = client(&speaker, stream).await {
-                debug!(error = %e, "control client");
-            }
-            drop(permit);
-        });
-    }
+        async move { client(&speaker, stream).await }
+    })
+    .await
 }
 
 async fn client(speaker: &Speaker, stream: UnixStream) -> io::Result<()> {

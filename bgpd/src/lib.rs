@@ -13,4 +13,5 @@ pub mod demo;
 pub mod fib;
 pub mod metrics;
 pub mod net;
+mod serve;
 pub mod speaker;

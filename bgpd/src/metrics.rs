@@ -14,12 +14,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
-use tracing::{debug, warn};
 
 /// Longest request head (request line and headers) read before answering 431.
 pub const MAX_REQUEST_BYTES: usize = 8 * 1024;
@@ -60,27 +57,11 @@ pub async fn serve(speaker: Speaker, addr: SocketAddr) -> io::Result<()> {
 
 /// Serves `/metrics` on a bound listener (tests bind 127.0.0.1:0 and read the port back).
 pub async fn serve_listener(speaker: Speaker, listener: TcpListener) -> io::Result<()> {
-    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
-    loop {
-        let Ok(permit) = slots.clone().acquire_owned().await else {
-            return Ok(());
-        };
-        let stream = match listener.accept().await {
-            Ok((stream, _)) => stream,
-            Err(e) => {
-                warn!(error = %e, "metrics accept failed");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            }
-        };
+    crate::serve::serve_bounded("metrics", MAX_CONNECTIONS, listener, |stream| {
         let speaker = speaker.clone();
-        tokio::spawn(async move {
-            if let Err(e) = connection(&speaker, stream).await {
-                debug!(error = %e, "metrics connection");
-            }
-            drop(permit);
-        });
-    }
+        async move { connection(&speaker, stream).await }
+    })
+    .await
 }
 
 async fn connection(speaker: &Speaker, mut stream: TcpStream) -> io::Result<()> {
