@@ -36,8 +36,8 @@ use prefix_trie::PrefixSet;
 use crate::attrs::{AttrId, NextHopAddr, PathAttrs};
 use crate::peer::{Peer, PeerId, PeerKind};
 use crate::policy::{Action, Policy, Verdict, apply_action, prepend_as_path};
-use crate::rib::{Change, ChangeKind, Rib, RibError};
-use crate::table::{self as tbl, Path};
+use crate::rib::{Change, ChangeKind, Pfx, Rib, RibError, Tables};
+use crate::table::{self as tbl, OUT_BITS, Path, Slot};
 
 /// RFC 4456 §8 and the RFC 4271 §9.2 iBGP split horizon, in one place: may a route learned
 /// from a peer of kind `from` be advertised to a peer of kind `to`?
@@ -106,15 +106,29 @@ impl ExportKey {
 }
 
 /// The Adj-RIB-Out of one update group.
+///
+/// What the group was last sent is recorded per prefix: for the first [`OUT_BITS`] groups
+/// as one bit in the Loc-RIB trie's value ([`Slot::out`]), so that ten full-table groups
+/// cost 4 octets per prefix in all rather than a prefix set each; later groups keep their
+/// own prefix sets. A prefix whose last path is gone stays in the trie, with no path,
+/// until every group that has it advertised has withdrawn it.
 pub(crate) struct Group {
     key: ExportKey,
     pub(crate) members: Vec<PeerId>,
-    advertised_v4: PrefixSet<Ipv4Net>,
-    advertised_v6: PrefixSet<Ipv6Net>,
+    /// This group's bit in [`Slot::out`], or 0 when it keeps its own sets.
+    bit: u32,
+    own_v4: PrefixSet<Ipv4Net>,
+    own_v6: PrefixSet<Ipv6Net>,
+    /// Prefixes advertised, IPv4 and IPv6.
+    counts: [usize; 2],
     /// Builders (attributes encoded once) per exported set, kept across export passes.
     builders: HashMap<BuilderKey, Option<u32>, IdHash>,
     builder_list: Vec<UpdateBuilder>,
 }
+
+/// Builders kept between passes, at most: a full-table pass makes one per attribute set
+/// (~150,000, some 30 MB per group), and the next passes mostly carry new sets anyway.
+const BUILDER_CACHE_MAX: usize = 8192;
 
 /// (set, its generation, peer it came from, IPv6 NLRI).
 type BuilderKey = (AttrId, u32, PeerId, bool);
@@ -167,9 +181,13 @@ struct Exporter {
     family: Family,
     /// The group's record was reset: nothing counts as advertised before.
     fresh: bool,
+    /// Prefixes advertised, both families (the max export count is per session).
     count: usize,
-    advertised_v4: PrefixSet<Ipv4Net>,
-    advertised_v6: PrefixSet<Ipv6Net>,
+    /// Advertised in the other family (to split `count` again at the end).
+    other: usize,
+    bit: u32,
+    own_v4: PrefixSet<Ipv4Net>,
+    own_v6: PrefixSet<Ipv6Net>,
     builders: HashMap<BuilderKey, Option<u32>, IdHash>,
     builder_list: Vec<UpdateBuilder>,
     /// Builders of policy-modified sets, used in this pass only (index `u32::MAX - i`).
@@ -191,27 +209,39 @@ struct Exporter {
 const NOT_EXPORTED: u32 = u32::MAX;
 
 impl Exporter {
-    fn was_advertised(&self, prefix: IpNet) -> bool {
+    /// Whether the group was last sent `prefix`; `slot` is its trie value, if any.
+    fn was_advertised(&self, prefix: IpNet, slot: Option<&Slot>) -> bool {
+        if self.bit != 0 {
+            // With `fresh`, the bits still say what the previous record held, so the
+            // count is only corrected where a bit really changes (set_advertised).
+            return !self.fresh && slot.is_some_and(|s| s.out() & self.bit != 0);
+        }
         !self.fresh
             && match prefix {
-                IpNet::V4(p) => self.advertised_v4.contains(&p),
-                IpNet::V6(p) => self.advertised_v6.contains(&p),
+                IpNet::V4(p) => self.own_v4.contains(&p),
+                IpNet::V6(p) => self.own_v6.contains(&p),
             }
     }
 
-    fn set_advertised(&mut self, prefix: IpNet, yes: bool) {
-        match (prefix, yes) {
-            (IpNet::V4(p), true) => {
-                self.advertised_v4.insert(p);
+    fn set_advertised(&mut self, prefix: IpNet, slot: Option<&mut Slot>, yes: bool) {
+        if self.bit != 0 {
+            if let Some(s) = slot {
+                s.set_out(self.bit, yes);
             }
-            (IpNet::V6(p), true) => {
-                self.advertised_v6.insert(p);
-            }
-            (IpNet::V4(p), false) => {
-                self.advertised_v4.remove(&p);
-            }
-            (IpNet::V6(p), false) => {
-                self.advertised_v6.remove(&p);
+        } else {
+            match (prefix, yes) {
+                (IpNet::V4(p), true) => {
+                    self.own_v4.insert(p);
+                }
+                (IpNet::V6(p), true) => {
+                    self.own_v6.insert(p);
+                }
+                (IpNet::V4(p), false) => {
+                    self.own_v4.remove(&p);
+                }
+                (IpNet::V6(p), false) => {
+                    self.own_v6.remove(&p);
+                }
             }
         }
         if yes {
@@ -271,17 +301,23 @@ impl Exporter {
         idx
     }
 
-    /// Offers one prefix with its current best path.
-    fn offer(&mut self, rib: &Rib, prefix: IpNet, best: Option<Path>) {
+    /// Offers one prefix with its current best path; `slot` is the prefix's trie value
+    /// (`None`: not in the table, so no group has it advertised).
+    fn offer(&mut self, rib: &Rib, prefix: IpNet, best: Option<Path>, mut slot: Option<&mut Slot>) {
         let builder = match best {
             None => None,
             Some(b) => self.decide_memo(rib, prefix, b),
         };
-        let was = self.was_advertised(prefix);
+        let was = self.was_advertised(prefix, slot.as_deref());
         let Some(builder) = builder else {
             if was {
                 self.withdrawn.push(Nlri::new(prefix));
-                self.set_advertised(prefix, false);
+                self.set_advertised(prefix, slot, false);
+            } else if self.fresh && self.bit != 0 {
+                // A reset record: drop the old bit (nothing was counted for it).
+                if let Some(s) = slot {
+                    s.set_out(self.bit, false);
+                }
             }
             return;
         };
@@ -292,9 +328,15 @@ impl Exporter {
                 .is_some_and(|m| self.count >= m as usize)
             {
                 self.suppressed += 1;
+                if self.fresh
+                    && self.bit != 0
+                    && let Some(s) = slot.as_deref_mut()
+                {
+                    s.set_out(self.bit, false);
+                }
                 return;
             }
-            self.set_advertised(prefix, true);
+            self.set_advertised(prefix, slot, true);
         }
         self.entries.push((builder, Nlri::new(prefix)));
     }
@@ -401,8 +443,16 @@ impl Exporter {
         })();
         batch.messages = out.freeze();
         let g = rib.group_mut(group)?;
-        g.advertised_v4 = self.advertised_v4;
-        g.advertised_v6 = self.advertised_v6;
+        let v6 = usize::from(self.family == Family::IPV6_UNICAST);
+        if let Some(c) = g.counts.get_mut(v6) {
+            *c = self.count.saturating_sub(self.other);
+        }
+        g.own_v4 = self.own_v4;
+        g.own_v6 = self.own_v6;
+        if self.builder_list.len() > BUILDER_CACHE_MAX {
+            self.builders = HashMap::default();
+            self.builder_list = Vec::new();
+        }
         g.builders = self.builders;
         g.builder_list = self.builder_list;
         result.map(|()| batch)
@@ -461,26 +511,25 @@ impl Rib {
         let index = match found {
             Some(i) => i,
             None => {
+                let free = self.groups.iter().position(Option::is_none);
+                let i = free.unwrap_or(self.groups.len());
+                // A new group starts with its bit clear everywhere: cleared when the group
+                // that had the index before went away (leave_group).
                 let g = Group {
                     key,
                     members: Vec::new(),
-                    advertised_v4: PrefixSet::new(),
-                    advertised_v6: PrefixSet::new(),
+                    bit: if i < OUT_BITS { 1 << i } else { 0 },
+                    own_v4: PrefixSet::new(),
+                    own_v6: PrefixSet::new(),
+                    counts: [0; 2],
                     builders: HashMap::default(),
                     builder_list: Vec::new(),
                 };
-                match self.groups.iter().position(Option::is_none) {
-                    Some(i) => {
-                        if let Some(slot) = self.groups.get_mut(i) {
-                            *slot = Some(g);
-                        }
-                        i
-                    }
-                    None => {
-                        self.groups.push(Some(g));
-                        self.groups.len() - 1
-                    }
+                match self.groups.get_mut(i) {
+                    Some(slot) => *slot = Some(g),
+                    None => self.groups.push(Some(g)),
                 }
+                i
             }
         };
         if let Some(Some(g)) = self.groups.get_mut(index) {
@@ -498,13 +547,20 @@ impl Rib {
         let Some(index) = p.group.take() else {
             return;
         };
+        let mut freed_bit = 0;
         if let Some(slot) = self.groups.get_mut(index as usize) {
             if let Some(g) = slot {
                 g.members.retain(|&m| m != peer);
             }
             if slot.as_ref().is_some_and(|g| g.members.is_empty()) {
+                freed_bit = slot.as_ref().map_or(0, |g| g.bit);
                 *slot = None;
             }
+        }
+        if freed_bit != 0 {
+            // The group's record goes with it (its members' sessions are gone).
+            clear_out_bit::<Ipv4Net>(&mut self.tables, freed_bit);
+            clear_out_bit::<Ipv6Net>(&mut self.tables, freed_bit);
         }
     }
 
@@ -517,22 +573,18 @@ impl Rib {
         }
         let mut ex = self.exporter(group, family)?;
         ex.fresh = true;
-        ex.count = 0;
+        ex.count = ex.other;
+        // The walk needs the rest of the RIB for the decisions while it updates the
+        // trie values: the tables are moved out for the walk and always put back.
+        let mut tables = core::mem::take(&mut self.tables);
         if family == Family::IPV4_UNICAST {
-            ex.count = ex.advertised_v6.len();
-            ex.advertised_v4 = PrefixSet::new();
-            for (p, slot) in self.tables.v4.iter() {
-                let best = tbl::best(self.tables.lists.get(slot));
-                ex.offer(self, IpNet::V4(p), best);
-            }
+            ex.own_v4 = PrefixSet::new();
+            full_walk::<Ipv4Net>(self, &mut tables, &mut ex);
         } else if family == Family::IPV6_UNICAST {
-            ex.count = ex.advertised_v4.len();
-            ex.advertised_v6 = PrefixSet::new();
-            for (p, slot) in self.tables.v6.iter() {
-                let best = tbl::best(self.tables.lists.get(slot));
-                ex.offer(self, IpNet::V6(p), best);
-            }
+            ex.own_v6 = PrefixSet::new();
+            full_walk::<Ipv6Net>(self, &mut tables, &mut ex);
         }
+        self.tables = tables;
         ex.finish(self, group)
     }
 
@@ -544,34 +596,91 @@ impl Rib {
         group: GroupId,
         changes: &[Change],
     ) -> Result<ExportBatch, RibError> {
-        let mut out = ExportBatch::default();
-        let mut buf = BytesMut::new();
+        self.export_changes_to(&[group], changes)
+            .pop()
+            .unwrap_or(Err(RibError::UnknownGroup(group)))
+    }
+
+    /// [`Rib::export_changes`] for several update groups at once, one result per group in
+    /// the order given: each changed prefix is looked up once for all of them.
+    pub fn export_changes_to(
+        &mut self,
+        groups: &[GroupId],
+        changes: &[Change],
+    ) -> Vec<Result<ExportBatch, RibError>> {
+        let mut results: Vec<Result<(ExportBatch, BytesMut), RibError>> = groups
+            .iter()
+            .map(|_| Ok((ExportBatch::default(), BytesMut::new())))
+            .collect();
         for family in [Family::IPV4_UNICAST, Family::IPV6_UNICAST] {
-            if !self.group_mut(group)?.key.families.contains(family) {
-                continue;
-            }
-            let want_v4 = family == Family::IPV4_UNICAST;
-            let mut ex = self.exporter(group, family)?;
-            // The per-set memo is an array indexed by attribute-set id: worth building for
-            // a large pass, a table-sized allocation for the handful of prefixes an UPDATE
-            // usually changes.
-            ex.memo_ok &= changes.len() >= MEMO_MIN_PASS;
-            for c in changes {
-                if c.kind == ChangeKind::Multipath || matches!(c.prefix, IpNet::V4(_)) != want_v4 {
+            let mut exporters: Vec<(usize, Exporter)> = Vec::new();
+            for (i, &group) in groups.iter().enumerate() {
+                let wanted = match self.group_mut(group) {
+                    Ok(g) => g.key.families.contains(family),
+                    Err(e) => {
+                        if let Some(r) = results.get_mut(i) {
+                            *r = Err(e);
+                        }
+                        continue;
+                    }
+                };
+                if !wanted || results.get(i).is_some_and(Result::is_err) {
                     continue;
                 }
-                let best = self.paths(c.prefix).and_then(tbl::best);
-                ex.offer(self, c.prefix, best);
+                match self.exporter(group, family) {
+                    Ok(mut ex) => {
+                        // The per-set memo is an array indexed by attribute-set id: worth
+                        // building for a large pass, a table-sized allocation for the
+                        // handful of prefixes an UPDATE usually changes.
+                        ex.memo_ok &= changes.len() >= MEMO_MIN_PASS;
+                        exporters.push((i, ex));
+                    }
+                    Err(e) => {
+                        if let Some(r) = results.get_mut(i) {
+                            *r = Err(e);
+                        }
+                    }
+                }
             }
-            let b = ex.finish(self, group)?;
-            buf.extend_from_slice(&b.messages);
-            out.message_count += b.message_count;
-            out.announced += b.announced;
-            out.withdrawn += b.withdrawn;
-            out.suppressed += b.suppressed;
+            if exporters.is_empty() {
+                continue;
+            }
+            let mut tables = core::mem::take(&mut self.tables);
+            if family == Family::IPV4_UNICAST {
+                offer_changes::<Ipv4Net>(self, &mut tables, &mut exporters, changes);
+            } else {
+                offer_changes::<Ipv6Net>(self, &mut tables, &mut exporters, changes);
+            }
+            self.tables = tables;
+            for (i, ex) in exporters {
+                let Some(&group) = groups.get(i) else {
+                    continue;
+                };
+                let done = ex.finish(self, group);
+                if let Some(r) = results.get_mut(i) {
+                    match (done, r) {
+                        (Ok(b), Ok((out, buf))) => {
+                            buf.extend_from_slice(&b.messages);
+                            out.message_count += b.message_count;
+                            out.announced += b.announced;
+                            out.withdrawn += b.withdrawn;
+                            out.suppressed += b.suppressed;
+                        }
+                        (Err(e), r) => *r = Err(e),
+                        (Ok(_), Err(_)) => {}
+                    }
+                }
+            }
         }
-        out.messages = buf.freeze();
-        Ok(out)
+        results
+            .into_iter()
+            .map(|r| {
+                r.map(|(mut out, buf)| {
+                    out.messages = buf.freeze();
+                    out
+                })
+            })
+            .collect()
     }
 
     /// Takes the group's state out for one export pass.
@@ -583,7 +692,12 @@ impl Rib {
             g.builders.clear();
             g.builder_list.clear();
         }
-        let count = g.advertised_v4.len() + g.advertised_v6.len();
+        let count = g.counts[0] + g.counts[1];
+        let other = if family == Family::IPV6_UNICAST {
+            g.counts[0]
+        } else {
+            g.counts[1]
+        };
         let policy_reads_prefix = g.key.policy.rules.iter().any(|r| {
             r.conditions
                 .iter()
@@ -594,8 +708,10 @@ impl Rib {
             family,
             fresh: false,
             count,
-            advertised_v4: core::mem::take(&mut g.advertised_v4),
-            advertised_v6: core::mem::take(&mut g.advertised_v6),
+            other,
+            bit: g.bit,
+            own_v4: core::mem::take(&mut g.own_v4),
+            own_v6: core::mem::take(&mut g.own_v6),
             builders: core::mem::take(&mut g.builders),
             builder_list: core::mem::take(&mut g.builder_list),
             uncached: Vec::new(),
@@ -832,11 +948,100 @@ impl Rib {
         let Some(g) = self.groups.get(group.0 as usize).and_then(Option::as_ref) else {
             return Vec::new();
         };
-        g.advertised_v4
+        if g.bit != 0 {
+            let bit = g.bit;
+            return self
+                .tables
+                .v4
+                .iter()
+                .filter(|(_, s)| s.out() & bit != 0)
+                .map(|(p, _)| IpNet::V4(p))
+                .chain(
+                    self.tables
+                        .v6
+                        .iter()
+                        .filter(|(_, s)| s.out() & bit != 0)
+                        .map(|(p, _)| IpNet::V6(p)),
+                )
+                .collect();
+        }
+        g.own_v4
             .iter()
             .map(IpNet::V4)
-            .chain(g.advertised_v6.iter().map(IpNet::V6))
+            .chain(g.own_v6.iter().map(IpNet::V6))
             .collect()
+    }
+}
+
+/// Offers each changed prefix of family `P` to every exporter: one trie lookup per
+/// prefix for all the groups. A prefix left with no path and no group bit goes.
+fn offer_changes<P: Pfx>(
+    rib: &Rib,
+    tables: &mut Tables,
+    exporters: &mut [(usize, Exporter)],
+    changes: &[Change],
+) {
+    let (map, lists, tombs) = P::split_tombs(tables);
+    for c in changes {
+        if c.kind == ChangeKind::Multipath {
+            continue;
+        }
+        let Some(prefix) = P::from_net(c.prefix) else {
+            continue;
+        };
+        let net: IpNet = prefix.into();
+        let Some(slot) = map.get_mut(&prefix) else {
+            for (_, ex) in exporters.iter_mut() {
+                ex.offer(rib, net, None, None);
+            }
+            continue;
+        };
+        let best = tbl::best(lists.get(slot));
+        for (_, ex) in exporters.iter_mut() {
+            ex.offer(rib, net, best, Some(&mut *slot));
+        }
+        if slot.is_empty() && slot.out() == 0 {
+            map.remove(&prefix);
+            *tombs = tombs.saturating_sub(1);
+        }
+    }
+}
+
+/// Offers every prefix of family `P` to a full export pass, then drops the prefixes
+/// with no path that no group has advertised any more.
+fn full_walk<P: Pfx>(rib: &Rib, tables: &mut Tables, ex: &mut Exporter) {
+    let (map, lists, tombs) = P::split_tombs(tables);
+    let mut gone: Vec<P> = Vec::new();
+    for (prefix, slot) in map.iter_mut() {
+        let best = tbl::best(lists.get(slot));
+        ex.offer(rib, prefix.into(), best, Some(&mut *slot));
+        if slot.is_empty() && slot.out() == 0 {
+            gone.push(prefix);
+        }
+    }
+    *tombs = tombs.saturating_sub(gone.len());
+    for p in gone {
+        map.remove(&p);
+    }
+}
+
+/// Clears one group's bit in every trie value of family `P` and drops the prefixes kept
+/// only for it.
+fn clear_out_bit<P: Pfx>(tables: &mut Tables, bit: u32) {
+    let (map, _, tombs) = P::split_tombs(tables);
+    let mut gone: Vec<P> = Vec::new();
+    for (prefix, slot) in map.iter_mut() {
+        slot.set_out(bit, false);
+        if slot.is_empty() && slot.out() == 0 {
+            gone.push(prefix);
+        }
+    }
+    *tombs = tombs.saturating_sub(gone.len());
+    for p in gone {
+        map.remove(&p);
+    }
+    if map.is_empty() {
+        *map = prefix_trie::PrefixMap::new();
     }
 }
 

@@ -169,6 +169,10 @@ pub(crate) trait Pfx: prefix_trie::Prefix + Copy + Into<IpNet> + fmt::Debug {
     #[allow(dead_code)]
     fn table(t: &Tables) -> &PrefixMap<Self, Slot>;
     fn split(t: &mut Tables) -> (&mut PrefixMap<Self, Slot>, &mut Lists);
+    /// The table and the count of its prefixes kept only for a withdrawal.
+    fn split_tombs(t: &mut Tables) -> (&mut PrefixMap<Self, Slot>, &mut Lists, &mut usize);
+    /// The prefix, truncated, if `net` is of this family.
+    fn from_net(net: IpNet) -> Option<Self>;
 }
 
 impl Pfx for Ipv4Net {
@@ -178,6 +182,15 @@ impl Pfx for Ipv4Net {
     }
     fn split(t: &mut Tables) -> (&mut PrefixMap<Self, Slot>, &mut Lists) {
         (&mut t.v4, &mut t.lists)
+    }
+    fn split_tombs(t: &mut Tables) -> (&mut PrefixMap<Self, Slot>, &mut Lists, &mut usize) {
+        (&mut t.v4, &mut t.lists, &mut t.tombs_v4)
+    }
+    fn from_net(net: IpNet) -> Option<Self> {
+        match net {
+            IpNet::V4(p) => Some(p.trunc()),
+            IpNet::V6(_) => None,
+        }
     }
 }
 
@@ -189,14 +202,28 @@ impl Pfx for Ipv6Net {
     fn split(t: &mut Tables) -> (&mut PrefixMap<Self, Slot>, &mut Lists) {
         (&mut t.v6, &mut t.lists)
     }
+    fn split_tombs(t: &mut Tables) -> (&mut PrefixMap<Self, Slot>, &mut Lists, &mut usize) {
+        (&mut t.v6, &mut t.lists, &mut t.tombs_v6)
+    }
+    fn from_net(net: IpNet) -> Option<Self> {
+        match net {
+            IpNet::V6(p) => Some(p.trunc()),
+            IpNet::V4(_) => None,
+        }
+    }
 }
 
 /// The two unicast tables.
+#[derive(Default)]
 pub(crate) struct Tables {
     pub v4: PrefixMap<Ipv4Net, Slot>,
     pub v6: PrefixMap<Ipv6Net, Slot>,
     /// Path lists of prefixes with several paths, both families.
     pub lists: Lists,
+    /// Prefixes with no path left that an update group has not withdrawn yet
+    /// ([`Slot::is_empty`]), per family: not counted as prefixes.
+    pub tombs_v4: usize,
+    pub tombs_v6: usize,
 }
 
 /// Reusable buffers, so that steady-state import allocates nothing per prefix.
@@ -368,8 +395,8 @@ impl fmt::Debug for Rib {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Rib")
             .field("config", &self.cfg)
-            .field("ipv4_prefixes", &self.tables.v4.len())
-            .field("ipv6_prefixes", &self.tables.v6.len())
+            .field("ipv4_prefixes", &self.prefix_count().0)
+            .field("ipv6_prefixes", &self.prefix_count().1)
             .field("attribute_sets", &self.attrs.len())
             .finish()
     }
@@ -387,6 +414,8 @@ impl Rib {
                 v4: PrefixMap::new(),
                 v6: PrefixMap::new(),
                 lists: Lists::default(),
+                tombs_v4: 0,
+                tombs_v6: 0,
             },
             resolver: Box::new(AllReachable),
             canon: Canonicalizer::new(),
@@ -558,7 +587,7 @@ impl Rib {
         } = self;
         let mut emptied: Vec<P> = Vec::new();
         let mut removed_sources: Vec<u32> = Vec::new();
-        let (map, lists) = P::split(tables);
+        let (map, lists, tombs) = P::split_tombs(tables);
         {
             let ctx = SelectCtx {
                 attrs,
@@ -575,6 +604,9 @@ impl Rib {
                 ..
             } = scratch;
             for (prefix, slot) in map.iter_mut() {
+                if slot.is_empty() {
+                    continue;
+                }
                 let hit = lists
                     .get(slot)
                     .iter()
@@ -594,7 +626,12 @@ impl Rib {
                 });
                 if work.is_empty() {
                     lists.store(slot, &[]);
-                    emptied.push(prefix);
+                    if slot.out() == 0 {
+                        emptied.push(prefix);
+                    } else {
+                        // Kept until the update groups that have it withdraw it.
+                        *tombs += 1;
+                    }
                     if !old.is_empty() {
                         changes.push(Change {
                             prefix: prefix.into(),
@@ -659,7 +696,7 @@ impl Rib {
             resolver: resolver.as_ref(),
             cfg,
         };
-        let (map, lists) = P::split(tables);
+        let (map, lists, tombs) = P::split_tombs(tables);
         let Scratch {
             sel,
             work,
@@ -687,6 +724,7 @@ impl Rib {
             },
             Entry::Occupied(mut o) => {
                 let slot = o.get_mut();
+                let was_tomb = slot.is_empty();
                 lists.load(slot, work);
                 snapshot(work, old);
                 let at = work.iter().position(|p| p.source() == source);
@@ -716,11 +754,19 @@ impl Rib {
                         Effect::Added
                     }
                 };
+                if was_tomb && effect == Effect::Added {
+                    *tombs = tombs.saturating_sub(1);
+                }
                 if matches!(effect, Effect::Added | Effect::Replaced | Effect::Removed) {
                     if work.is_empty() {
                         lists.store(slot, &[]);
-                        o.remove();
-                        now_empty = true;
+                        if slot.out() == 0 {
+                            o.remove();
+                            now_empty = true;
+                        } else {
+                            // Kept until the update groups that have it withdraw it.
+                            *tombs += 1;
+                        }
                         if !old.is_empty() {
                             changes.push(Change {
                                 prefix: prefix.into(),
@@ -1160,7 +1206,10 @@ impl Rib {
 
     /// Number of prefixes with at least one path (IPv4, IPv6).
     pub fn prefix_count(&self) -> (usize, usize) {
-        (self.tables.v4.len(), self.tables.v6.len())
+        (
+            self.tables.v4.len().saturating_sub(self.tables.tombs_v4),
+            self.tables.v6.len().saturating_sub(self.tables.tombs_v6),
+        )
     }
 
     /// Number of paths held from a peer.

@@ -60,18 +60,52 @@ impl Path {
 
 /// Status code no path carries: marks a [`Slot`] whose `attrs` is a [`Lists`] index.
 const LIST_MARK: u32 = 15 << STATUS_SHIFT;
+/// Status code no path carries: marks a [`Slot`] with no path left, kept only because an
+/// update group still has the prefix advertised (it must be withdrawn first).
+const EMPTY_MARK: u32 = 14 << STATUS_SHIFT;
+
+/// Update groups whose Adj-RIB-Out record lives in the trie value (one bit each); groups
+/// beyond these keep their own prefix set.
+pub(crate) const OUT_BITS: usize = 32;
 
 /// The trie value of a prefix: its only path inline (8 octets, the common case in a
-/// full table), or an index into [`Lists`] when there are several.
+/// full table), or an index into [`Lists`] when there are several; and the Adj-RIB-Out
+/// record of the first [`OUT_BITS`] update groups: bit `g` set when group `g` was last
+/// sent this prefix. Keeping the record here costs 4 octets per prefix for all groups
+/// together, and reading it costs nothing beyond the lookup the export does anyway.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Slot(Path);
+pub(crate) struct Slot {
+    head: Path,
+    out: u32,
+}
 
 impl Slot {
     pub(crate) fn one(p: Path) -> Slot {
-        Slot(p)
+        Slot { head: p, out: 0 }
     }
     fn list_index(self) -> Option<usize> {
-        (self.0.tag & STATUS_MASK == LIST_MARK).then_some(self.0.attrs.0 as usize)
+        (self.head.tag & STATUS_MASK == LIST_MARK).then_some(self.head.attrs.0 as usize)
+    }
+    /// No path left: the prefix is only kept for an update group's withdrawal.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.head.tag & STATUS_MASK == EMPTY_MARK
+    }
+    /// The update groups (bit per group) that were last sent this prefix.
+    pub(crate) fn out(&self) -> u32 {
+        self.out
+    }
+    pub(crate) fn set_out(&mut self, bit: u32, yes: bool) {
+        if yes {
+            self.out |= bit;
+        } else {
+            self.out &= !bit;
+        }
+    }
+    fn set_empty(&mut self) {
+        self.head = Path {
+            attrs: AttrId(0),
+            tag: EMPTY_MARK,
+        };
     }
 }
 
@@ -87,8 +121,11 @@ pub(crate) struct Lists {
 impl Lists {
     /// The paths of a slot.
     pub(crate) fn get<'a>(&'a self, slot: &'a Slot) -> &'a [Path] {
+        if slot.is_empty() {
+            return &[];
+        }
         match slot.list_index() {
-            None => core::slice::from_ref(&slot.0),
+            None => core::slice::from_ref(&slot.head),
             Some(i) => self.lists.get(i).map_or(&[][..], |b| &b[..]),
         }
     }
@@ -99,21 +136,23 @@ impl Lists {
         out.extend_from_slice(self.get(slot));
     }
 
-    /// Stores `paths` into the slot. With no paths, frees what the slot held; the caller
-    /// removes the prefix.
+    /// Stores `paths` into the slot, keeping its Adj-RIB-Out bits. With no paths, frees
+    /// what the slot held and marks it empty; the caller removes the prefix unless an
+    /// update group still has it advertised ([`Slot::out`]).
     pub(crate) fn store(&mut self, slot: &mut Slot, paths: &[Path]) {
         let current = slot.list_index();
         match (paths, current) {
-            ([only], None) => *slot = Slot(*only),
-            ([], None) => {}
+            ([only], None) => slot.head = *only,
+            ([], None) => slot.set_empty(),
             ([], Some(i)) | ([_], Some(i)) => {
                 if let Some(b) = self.lists.get_mut(i) {
                     *b = Box::new([]);
                 }
                 self.free.push(i as u32);
                 self.live -= 1;
-                if let [only] = paths {
-                    *slot = Slot(*only);
+                match paths {
+                    [only] => slot.head = *only,
+                    _ => slot.set_empty(),
                 }
                 if self.live == 0 {
                     self.lists = Vec::new();
@@ -143,10 +182,10 @@ impl Lists {
                     }
                 };
                 self.live += 1;
-                *slot = Slot(Path {
+                slot.head = Path {
                     attrs: AttrId(i),
                     tag: LIST_MARK,
-                });
+                };
             }
         }
     }
@@ -298,7 +337,7 @@ mod tests {
         assert_eq!(p.status(), PathStatus::Best);
         assert!(!p.is_stale());
         assert_eq!(core::mem::size_of::<Path>(), 8);
-        assert_eq!(core::mem::size_of::<Slot>(), 8);
+        assert_eq!(core::mem::size_of::<Slot>(), 12);
     }
 
     #[test]
@@ -311,10 +350,18 @@ mod tests {
         lists.store(&mut slot, &[a, b]);
         assert_eq!(lists.get(&slot), &[a, b]);
         assert_eq!(lists.live, 1);
+        slot.set_out(4, true);
         lists.store(&mut slot, &[b]);
         assert_eq!(lists.get(&slot), &[b]);
         assert_eq!(lists.live, 0);
         assert!(lists.lists.is_empty());
+        lists.store(&mut slot, &[]);
+        assert!(slot.is_empty());
+        assert_eq!(lists.get(&slot), &[] as &[Path]);
+        assert_eq!(slot.out(), 4, "the Adj-RIB-Out bits survive path changes");
+        lists.store(&mut slot, &[a, b]);
+        assert!(!slot.is_empty());
+        assert_eq!(lists.get(&slot), &[a, b]);
     }
 
     #[test]
