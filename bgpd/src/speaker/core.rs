@@ -1085,8 +1085,10 @@ impl Core {
                 groups.push(g);
             }
         }
-        for g in groups {
-            let batch = match self.rib.export_changes(g, changes) {
+        // All groups in one pass: each changed prefix is looked up once.
+        let batches = self.rib.export_changes_to(&groups, changes);
+        for (g, batch) in groups.into_iter().zip(batches) {
+            let batch = match batch {
                 Ok(b) => b,
                 Err(e) => {
                     warn!(error = ?e, "export failed");
