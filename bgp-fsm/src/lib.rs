@@ -97,9 +97,11 @@
 //! deadlines are exact so that tests are deterministic; a driver may jitter
 //! [`Config::connect_retry_time`] per peer. MinRouteAdvertisementInterval and
 //! MinASOriginationInterval pace UPDATEs, which the RIB and daemon send, not the FSM.
-//! Graceful restart is negotiated ([`Negotiated::graceful_restart`]) but its procedures
-//! (keeping stale routes, RFC 8538 hard reset) are the RIB's and daemon's; Long-Lived GR is
-//! not negotiated.
+//! Graceful restart is negotiated ([`Negotiated::graceful_restart`]); the receiving
+//! speaker procedures of RFC 4724 §4.2 (which routes to keep stale, the Restart Time and
+//! stale path timers) are decided by [`RestartHelper`], the routes themselves are kept by
+//! the RIB. Not implemented: RFC 8538 (graceful restart after a NOTIFICATION) and
+//! Long-Lived GR.
 //!
 //! Deliberate deviations from the letter of §8.2.2:
 //!
@@ -129,6 +131,7 @@ mod config;
 mod event;
 mod negotiate;
 mod peer;
+mod restart;
 mod session;
 pub mod testing;
 
@@ -141,4 +144,7 @@ pub use config::{
 pub use event::{ConnectionId, Event, Timer};
 pub use negotiate::{Negotiated, Rejection, negotiate};
 pub use peer::Peer;
+pub use restart::{
+    DEFAULT_STALE_PATH_TIME, HelperAction, HelperConfig, Restart, RestartHelper, RestartPhase,
+};
 pub use session::Session;

@@ -1,6 +1,6 @@
 //! Connection collision (RFC 4271 §6.8): a per-peer wrapper over up to two sessions.
 
-use bgp_wire::Open;
+use bgp_wire::{Capability, Open};
 use std::time::Instant;
 
 use crate::action::{Action, Actions, State};
@@ -172,6 +172,24 @@ impl Peer {
         };
         let this_loses = match other.state() {
             State::Idle => return false,
+            // RFC 4724 §4.2: "In case it does not detect the termination of the old TCP
+            // session and still considers the BGP session as being established, it MUST
+            // treat the subsequent open connection from the peer as an indication of the
+            // termination of the old TCP session and act accordingly (when the Graceful
+            // Restart Capability has been received from the peer)." ... "the previous TCP
+            // session MUST be closed, and the new one retained."
+            State::Established
+                if other.negotiated().is_some_and(|n| {
+                    n.peer_open
+                        .capabilities
+                        .iter()
+                        .any(|c| matches!(c, Capability::GracefulRestart(_)))
+                }) =>
+            {
+                let old = other_conn.id;
+                self.superseded(now, old, acts);
+                return false;
+            }
             // "Unless allowed via configuration, a connection collision with an existing BGP
             // connection that is in the Established state causes closing of the newly
             // created connection."
@@ -201,6 +219,18 @@ impl Peer {
         } else {
             self.dump(now, other_conn.id, acts);
             false
+        }
+    }
+
+    /// Ends the Established session on `id` that a restarted peer's new connection
+    /// replaces; [`Peer::normalize`] then makes the new one the main session.
+    fn superseded(&mut self, now: Instant, id: ConnectionId, acts: &mut Actions) {
+        if self.primary.connection() == Some(id) {
+            self.primary.superseded_by_restart(now, acts);
+        } else if let Some(s) = &mut self.secondary
+            && s.connection() == Some(id)
+        {
+            s.superseded_by_restart(now, acts);
         }
     }
 

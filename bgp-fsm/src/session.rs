@@ -607,6 +607,20 @@ impl Session {
         );
     }
 
+    /// RFC 4724 §4.2: the peer, which announced Graceful Restart, opened a new connection
+    /// while this session was Established: the old connection is closed without a
+    /// NOTIFICATION, and the session ends as if its transport had failed, so that the
+    /// peer's routes are kept as for any restart.
+    pub(crate) fn superseded_by_restart(&mut self, now: Instant, acts: &mut Actions) {
+        self.go_idle(
+            now,
+            acts,
+            "the peer restarted: a new connection replaced the Established one".into(),
+            None,
+            Counter::Increment,
+        );
+    }
+
     fn collision_dump(&mut self, now: Instant, acts: &mut Actions) {
         let n = Notification::cease(cease_subcode::CONNECTION_COLLISION_RESOLUTION);
         let notified = self.notify_if_allowed(&n, acts);

@@ -224,6 +224,47 @@ fn collision_with_established_session_closes_the_new_connection() {
 }
 
 #[test]
+fn new_connection_from_a_graceful_restart_peer_replaces_the_established_one() {
+    // A announces Graceful Restart; B is Established with it when A's new connection
+    // arrives, as after A crashed without B noticing (RFC 4724 §4.2).
+    let (mut a, mut b) = ebgp_configs();
+    a.graceful_restart = Some(bgp_fsm::GracefulRestartConfig::default());
+    b.passive = true;
+    let mut pair = Pair::new(Instant::now(), a, b).unwrap();
+    pair.handle(Side::B, Event::ManualStart);
+    pair.handle(Side::A, Event::ManualStart);
+    let old = pair.b.established().unwrap().connection().unwrap();
+    let now = pair.now;
+    let new = ConnectionId(77);
+    pair.b.handle(now, Event::TcpConnectionConfirmed(new));
+    let acts = pair
+        .b
+        .handle(now, Event::BgpOpen(new, pair.a.config().open()));
+    assert_eq!(
+        acts.notification(),
+        None,
+        "no NOTIFICATION on either connection"
+    );
+    assert_eq!(
+        acts.closed(),
+        [old],
+        "the old connection is closed, the new one kept"
+    );
+    let down = acts.down().unwrap();
+    assert!(down.notification.is_none(), "{down:?}");
+    assert!(acts.iter().any(|a| matches!(
+        a,
+        Action::Down {
+            was_established: true,
+            connection: Some(c),
+            ..
+        } if *c == old
+    )));
+    assert_eq!(pair.b.session().connection(), Some(new));
+    assert_eq!(pair.b.state(), State::OpenConfirm);
+}
+
+#[test]
 fn administrative_shutdown_carries_the_rfc9003_message() {
     let mut pair = established_pair();
     pair.handle(Side::A, Event::ManualStop("moving to new tunnel 2".into()));
