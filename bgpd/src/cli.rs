@@ -13,7 +13,7 @@
 //! rather than the daemon's, so an older `bgpd show` still prints a newer daemon's answer.
 
 use crate::control::{AdvertisedData, ConnectionInfo, Request, Response, RibData};
-use crate::speaker::PathEntry;
+use crate::speaker::{PathEntry, RestartInfo};
 use ipnet::IpNet;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -159,6 +159,8 @@ struct Neighbor {
     last_error: Option<String>,
     stats: Stats,
     tunnel: Option<(String, bool)>,
+    graceful_restart_helper: bool,
+    graceful_restart: Option<RestartInfo>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -331,6 +333,30 @@ fn neighbor_detail(n: &Neighbor) -> String {
         "  Prefixes: {} received, {} accepted, {} advertised",
         n.prefixes_received, n.prefixes_accepted, n.prefixes_advertised
     );
+    let _ = writeln!(
+        out,
+        "  Graceful restart helper: {}",
+        if n.graceful_restart_helper {
+            "on"
+        } else {
+            "off"
+        }
+    );
+    if let Some(r) = &n.graceful_restart {
+        let what = match r.phase.as_str() {
+            "restarting" => "the peer is restarting; its routes are kept until it is back",
+            "refreshing" => "the peer is back; stale routes stay until its End-of-RIB",
+            other => other,
+        };
+        let _ = writeln!(
+            out,
+            "  Graceful restart: {what} ({} stale best routes, families {}; removed in {} s \
+             at the latest)",
+            r.stale_routes,
+            r.families.join(", "),
+            r.expires_in_secs
+        );
+    }
     out.push_str("\n  Message statistics:\n");
     let mut table = Table::new(&[("", false), ("Sent", true), ("Received", true)]);
     // In message type code order (RFC 4271 §4.1), then any other names.
@@ -397,12 +423,18 @@ const MESSAGE_TYPE_ORDER: [&str; 5] = [
     "ROUTE-REFRESH",
 ];
 
-/// `*>` best, `*=` multipath, `* ` valid but not used (FRR's status codes).
-fn status_code(p: &PathEntry) -> &'static str {
-    match p.status.as_str() {
+/// `*>` best, `*=` multipath, `* ` valid but not used, after `S` when the path is stale
+/// (FRR's status codes).
+fn status_code(p: &PathEntry) -> String {
+    let code = match p.status.as_str() {
         "best" => "*>",
         "multipath" => "*=",
         _ => "* ",
+    };
+    if p.stale {
+        format!("S{code}")
+    } else {
+        code.to_string()
     }
 }
 
@@ -467,7 +499,7 @@ fn rib_table(rib: &RibData, explain: bool) -> String {
                     result.push_str(" (stale)");
                 }
                 table.row(vec![
-                    status_code(p).into(),
+                    status_code(p),
                     prefix,
                     p.from.clone(),
                     next_hop,
@@ -479,7 +511,7 @@ fn rib_table(rib: &RibData, explain: bool) -> String {
                 ]);
             } else {
                 table.row(vec![
-                    status_code(p).into(),
+                    status_code(p),
                     prefix,
                     next_hop,
                     p.from.clone(),
@@ -491,7 +523,10 @@ fn rib_table(rib: &RibData, explain: bool) -> String {
             }
         }
     }
-    out.push_str("Status codes: *> best, *= multipath, *  valid (not used)\n\n");
+    out.push_str(
+        "Status codes: *> best, *= multipath, *  valid (not used), S stale (kept across the \
+         peer's graceful restart)\n\n",
+    );
     table.render("", &mut out);
     let communities: Vec<String> = rib
         .routes

@@ -530,6 +530,8 @@ mod tests {
             last_error: None,
             stats: PeerStats::default(),
             tunnel: (!pair.is_empty()).then(|| (pair.to_string(), active)),
+            graceful_restart_helper: true,
+            graceful_restart: None,
         }
     }
 

@@ -62,6 +62,7 @@ fn peer_spec(cfg: &Config, p: &ResolvedPeer) -> PeerSpec {
         },
         enabled: true,
         description: Some(p.name.clone()),
+        helper: p.helper_config(),
     }
 }
 

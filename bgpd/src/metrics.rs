@@ -273,6 +273,15 @@ pub fn render(stats: &SpeakerStats) -> String {
             n.prefixes_advertised as u64,
         );
     }
+    out.family(
+        "bgp_prefixes_stale",
+        "gauge",
+        "Loc-RIB best routes from the peer kept stale across its graceful restart (RFC 4724).",
+    );
+    for n in peers {
+        let stale = n.graceful_restart.as_ref().map_or(0, |r| r.stale_routes);
+        out.sample("bgp_prefixes_stale", &peer(n), stale as u64);
+    }
 
     for (name, help, get) in [
         (
@@ -448,6 +457,8 @@ mod tests {
                 ..PeerStats::default()
             },
             tunnel: Some(("vpn \"a\"".into(), true)),
+            graceful_restart_helper: true,
+            graceful_restart: None,
         }
     }
 

@@ -411,12 +411,28 @@ fn check_peer(cfg: &Config, i: usize, s: &mut Sink<'_>) {
             "the restart time is a 12-bit field (RFC 4724 §3): at most 4095",
             "use 120",
         );
-    } else if p.restart_time.is_some() && !p.graceful_restart {
+    } else if p.restart_time.is_some() && !p.graceful_restart && !p.graceful_restart_helper {
         s.warn(
             "GEN-GR",
             format!("{base}.restart_time"),
-            "restart_time without graceful_restart = true has no effect",
+            "restart_time with graceful_restart and graceful_restart_helper both off has no \
+             effect",
             "set graceful_restart = true or remove restart_time",
+        );
+    }
+    if p.stale_path_time.is_some_and(|t| !(1..=4095).contains(&t)) {
+        s.error(
+            "GEN-GR",
+            format!("{base}.stale_path_time"),
+            "the stale path time must be 1 to 4095 seconds",
+            "use 360",
+        );
+    } else if p.stale_path_time.is_some() && !p.graceful_restart_helper {
+        s.warn(
+            "GEN-GR",
+            format!("{base}.stale_path_time"),
+            "stale_path_time with graceful_restart_helper = false has no effect",
+            "remove stale_path_time or turn the helper on",
         );
     }
 }

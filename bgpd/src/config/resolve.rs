@@ -18,6 +18,10 @@ use bgp_rib::policy::{Condition, Policy, PrefixList, PrefixListEntry, Rule};
 /// leaves it to the operator; 120 s is the common default).
 pub const DEFAULT_RESTART_TIME: u16 = 120;
 
+/// Seconds stale routes of a restarted peer are kept at most, waiting for its End-of-RIB,
+/// when the file does not say (FRR's `stalepath-time` default).
+pub const DEFAULT_STALE_PATH_TIME: u32 = 360;
+
 /// Seconds before a session shut down for `max_prefixes` on a connection restarts.
 pub const CONNECTION_MAX_PREFIX_IDLE_HOLD: u32 = 60;
 
@@ -97,8 +101,13 @@ pub struct ResolvedPeer {
     pub export_limit: Option<u32>,
     /// ADD-PATH.
     pub add_path: AddPath,
-    /// Graceful restart restart time, when enabled.
+    /// The Restart Time announced in the Graceful Restart capability, when it is announced
+    /// (`graceful_restart` or the helper on).
     pub graceful_restart: Option<u16>,
+    /// Graceful restart receiving speaker (RFC 4724 §4.2).
+    pub graceful_restart_helper: bool,
+    /// Most seconds stale routes stay once the restarted peer is back.
+    pub stale_path_time: u32,
     /// Tunnel-pair information for sessions derived from a connection.
     pub tunnel: Option<TunnelPair>,
 }
@@ -112,6 +121,7 @@ pub(crate) struct ConnectionView<'a> {
     pub(crate) keepalive: u16,
     pub(crate) passive: bool,
     pub(crate) graceful_restart: bool,
+    pub(crate) graceful_restart_helper: bool,
     pub(crate) export_limit: Option<u32>,
 }
 
@@ -157,6 +167,7 @@ impl Config {
             (Some(l), None) => Some(l),
             (None, cap) => cap.map(|(c, _, _)| c),
         };
+        let graceful_restart = c.graceful_restart.unwrap_or(profile.graceful_restart);
         ConnectionView {
             connection: c,
             profile,
@@ -164,7 +175,11 @@ impl Config {
             hold_time,
             keepalive,
             passive,
-            graceful_restart: c.graceful_restart.unwrap_or(profile.graceful_restart),
+            graceful_restart,
+            // A tunnel whose session drops must hand its traffic to the other tunnel at
+            // once; keeping its routes stale is only right where the provider restarts
+            // gracefully (GR-GCP), so the helper follows the GR setting.
+            graceful_restart_helper: c.graceful_restart_helper.unwrap_or(graceful_restart),
             export_limit,
         }
     }
@@ -346,9 +361,10 @@ impl Config {
                 }),
                 export_limit: p.export_limit,
                 add_path: p.add_path,
-                graceful_restart: p
-                    .graceful_restart
+                graceful_restart: (p.graceful_restart || p.graceful_restart_helper)
                     .then(|| p.restart_time.unwrap_or(DEFAULT_RESTART_TIME)),
+                graceful_restart_helper: p.graceful_restart_helper,
+                stale_path_time: p.stale_path_time.unwrap_or(DEFAULT_STALE_PATH_TIME),
                 tunnel: None,
             });
         }
@@ -397,7 +413,10 @@ impl Config {
                     },
                     export_limit: cv.export_limit,
                     add_path: AddPath::Off,
-                    graceful_restart: cv.graceful_restart.then_some(DEFAULT_RESTART_TIME),
+                    graceful_restart: (cv.graceful_restart || cv.graceful_restart_helper)
+                        .then_some(DEFAULT_RESTART_TIME),
+                    graceful_restart_helper: cv.graceful_restart_helper,
+                    stale_path_time: DEFAULT_STALE_PATH_TIME,
                     tunnel: Some(TunnelPair {
                         name: c.name.clone(),
                         mode: cv.mode,
@@ -492,6 +511,14 @@ impl ResolvedPeer {
         pc.import = import;
         pc.export = export;
         pc
+    }
+
+    /// Graceful restart receiving speaker settings.
+    pub fn helper_config(&self) -> bgp_fsm::HelperConfig {
+        bgp_fsm::HelperConfig {
+            enabled: self.graceful_restart_helper,
+            stale_path_time: std::time::Duration::from_secs(u64::from(self.stale_path_time)),
+        }
     }
 
     /// The `bgp_fsm` session configuration (RFC 4271 §8.1 attributes and OPEN contents).

@@ -260,12 +260,21 @@ pub struct Peer {
     /// ADD-PATH mode.
     #[serde(default)]
     pub add_path: AddPath,
-    /// Announce Graceful Restart (RFC 4724) and act as helper.
+    /// Announce the Graceful Restart capability (RFC 4724) even with the helper off.
     #[serde(default)]
     pub graceful_restart: bool,
     /// Restart time announced with graceful restart, seconds (≤ 4095).
     #[serde(default)]
     pub restart_time: Option<u16>,
+    /// Graceful restart receiving speaker (RFC 4724 §4.2): keep the neighbour's routes,
+    /// marked stale, when its session drops without a NOTIFICATION. Announces the
+    /// capability.
+    #[serde(default = "default_true")]
+    pub graceful_restart_helper: bool,
+    /// Most seconds stale routes are kept once the restarted neighbour is back, waiting
+    /// for its End-of-RIB (1–4095); 360 when absent.
+    #[serde(default)]
+    pub stale_path_time: Option<u32>,
 }
 
 /// A cloud provider profile: which rules of cloud-vpn-rules.md apply.
@@ -397,6 +406,10 @@ pub struct Connection {
     /// Graceful restart; the profile default when absent (on for GCP).
     #[serde(default)]
     pub graceful_restart: Option<bool>,
+    /// Graceful restart receiving speaker on the tunnels' sessions; `graceful_restart`
+    /// when absent.
+    #[serde(default)]
+    pub graceful_restart_helper: Option<bool>,
     /// TCP-MD5 key for all tunnels (a tunnel may override).
     #[serde(default)]
     pub md5_password: Option<String>,

@@ -169,6 +169,51 @@ fn explicit_peers_resolve_with_global_defaults() {
 }
 
 #[test]
+fn graceful_restart_helper_is_on_for_peers_and_follows_gr_on_connections() {
+    let peer = |extra: &str| {
+        let (cfg, _) = ok(&format!(
+            "{BASE}[[peers]]\naddress = \"192.0.2.2\"\nasn = 65002\n{extra}\n"
+        ));
+        cfg.resolve().remove(0)
+    };
+    let p = peer("");
+    assert!(p.graceful_restart_helper);
+    assert_eq!(p.stale_path_time, 360);
+    // The helper announces the capability (RFC 4724 §3), with no family: we keep no
+    // forwarding state of our own across a restart.
+    let gr = p.fsm_config("192.0.2.1".parse().unwrap()).graceful_restart;
+    assert_eq!(
+        gr.map(|g| (g.restart_time, g.forwarding_families)),
+        Some((120, vec![]))
+    );
+    let h = p.helper_config();
+    assert!(h.enabled);
+    assert_eq!(h.stale_path_time.as_secs(), 360);
+
+    let p = peer("stale_path_time = 30\nrestart_time = 90");
+    assert_eq!((p.stale_path_time, p.graceful_restart), (30, Some(90)));
+    let p = peer("graceful_restart_helper = false");
+    assert!(!p.graceful_restart_helper);
+    assert_eq!(p.graceful_restart, None, "nothing announced");
+    let p = peer("graceful_restart_helper = false\ngraceful_restart = true");
+    assert_eq!(p.graceful_restart, Some(120));
+    assert!(!p.helper_config().enabled);
+
+    // Tunnels fail over to each other: no helper unless the provider restarts gracefully.
+    let (cfg, _) = ok(&format!(
+        "{BASE}[[connections]]\nname = \"a\"\nprovider = \"aws\"\n[[connections.tunnels]]\ninside_cidr = \"169.254.44.0/30\"\n"
+    ));
+    let p = &cfg.resolve()[0];
+    assert!(!p.graceful_restart_helper);
+    assert_eq!(p.graceful_restart, None);
+    let (cfg, _) = ok(S5);
+    assert!(
+        cfg.resolve().iter().all(|p| p.graceful_restart_helper),
+        "GR-GCP"
+    );
+}
+
+#[test]
 fn tunnel_roles_become_a_tunnel_pair_and_networks_restrict_export() {
     let (cfg, _) = ok(S1);
     let peers = cfg.resolve();
@@ -339,6 +384,18 @@ fn generic_rules() {
     );
     assert_eq!(rules(&peer("families = []")), ["GEN-FAMILY"]);
     assert_eq!(rules(&peer("restart_time = 5000")), ["GEN-GR"]);
+    assert_eq!(rules(&peer("stale_path_time = 0")), ["GEN-GR"]);
+    assert_eq!(rules(&peer("stale_path_time = 5000")), ["GEN-GR"]);
+    assert_eq!(
+        rules(&peer(
+            "graceful_restart_helper = false\nstale_path_time = 60"
+        )),
+        ["GEN-GR"]
+    );
+    assert_eq!(
+        rules(&peer("graceful_restart_helper = false\nrestart_time = 60")),
+        ["GEN-GR"]
+    );
     assert_eq!(rules(&peer("max_prefixes = 0")), ["GEN-MAX-PREFIXES"]);
     assert_eq!(
         rules(&format!(

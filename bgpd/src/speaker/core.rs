@@ -5,7 +5,10 @@ use super::types::*;
 use crate::net::{
     self, ConnectOptions, ListenOptions, Listener, MessageSender, ReadError, WriterHandle,
 };
-use bgp_fsm::{Action, ConnectionId, Event, Notified, Peer as Fsm, State};
+use bgp_fsm::{
+    Action, ConnectionId, Event, HelperAction, Notified, Peer as Fsm, RestartHelper, RestartPhase,
+    State,
+};
 use bgp_rib::{
     Change, NextHopAddr, PathStatus, PeerId, Rib, RibConfig, Route, TunnelMode, TunnelPair,
 };
@@ -91,6 +94,8 @@ struct PeerState {
     last_error: Option<String>,
     /// Progress logging while a table loads.
     load: Option<Load>,
+    /// Graceful restart receiving speaker (RFC 4724 §4.2).
+    helper: RestartHelper,
 }
 
 struct Load {
@@ -198,10 +203,12 @@ impl Core {
         mut events: mpsc::Receiver<ConnEvent>,
     ) {
         loop {
+            // One deadline for every timer: the FSMs' and the graceful restart helpers'.
             let deadline = self
                 .peers
                 .values()
-                .filter_map(|p| p.fsm.poll_timeout())
+                .flat_map(|p| [p.fsm.poll_timeout(), p.helper.poll_timeout()])
+                .flatten()
                 .min();
             let sleep = async {
                 match deadline {
@@ -265,6 +272,30 @@ impl Core {
                 self.carry_out(addr, actions.iter().cloned().collect(), now);
             }
         }
+        let restarts: Vec<IpAddr> = self
+            .peers
+            .iter()
+            .filter(|(_, p)| p.helper.poll_timeout().is_some_and(|d| d <= now))
+            .map(|(a, _)| *a)
+            .collect();
+        for addr in restarts {
+            let Some(p) = self.peers.get_mut(&addr) else {
+                continue;
+            };
+            let phase = p.helper.restart().map(|r| r.phase);
+            let actions = p.helper.handle_timeout(now);
+            if !actions.is_empty() {
+                match phase {
+                    Some(RestartPhase::Away) => {
+                        warn!(peer = %addr, "graceful restart: the peer did not come back within its Restart Time; removing its stale routes")
+                    }
+                    _ => {
+                        warn!(peer = %addr, "graceful restart: no End-of-RIB within the stale path time; removing the routes still stale")
+                    }
+                }
+            }
+            self.restart_actions(addr, actions, now);
+        }
     }
 
     // ---- commands ------------------------------------------------------------------------
@@ -293,6 +324,12 @@ impl Core {
                         };
                         let actions = p.fsm.handle(now, event);
                         self.carry_out(addr, actions.iter().cloned().collect(), now);
+                        // A peer the operator stops is not coming back: what was kept
+                        // for its restart goes too.
+                        if !enabled && let Some(p) = self.peers.get_mut(&addr) {
+                            let actions = p.helper.abandon();
+                            self.restart_actions(addr, actions, now);
+                        }
                         Ok(())
                     }
                 };
@@ -371,6 +408,7 @@ impl Core {
         }
         let enabled = spec.enabled;
         let passive = spec.session.passive;
+        let helper = RestartHelper::new(spec.helper);
         self.by_rib_id.insert(rib_id, addr);
         self.peers.insert(
             addr,
@@ -384,6 +422,7 @@ impl Core {
                 prefixes_received: 0,
                 last_error: None,
                 load: None,
+                helper,
             },
         );
         info!(peer = %addr, passive, "peer added");
@@ -940,6 +979,19 @@ impl Core {
             warn!(%peer, error = ?e, "RIB refused the session");
             return;
         }
+        if let Some(p) = self.peers.get_mut(&peer) {
+            let restarting = p.helper.restart().is_some();
+            let actions = p.helper.session_up(now, n);
+            if restarting {
+                match p.helper.restart() {
+                    Some(r) => info!(%peer, families = %family_list(&r.families),
+                        "graceful restart: the peer is back; its stale routes stay until End-of-RIB"),
+                    None => info!(%peer,
+                        "graceful restart: the peer is back without forwarding state; its stale routes are removed"),
+                }
+            }
+            self.restart_actions(peer, actions, now);
+        }
         // Initial advertisement: the whole Loc-RIB through the peer's export policy, then
         // End-of-RIB per family (RFC 4724 §4).
         for family in n.families.clone() {
@@ -999,18 +1051,51 @@ impl Core {
         p.last_error = Some(reason.to_string());
         p.up = None;
         p.load = None;
-        let rib_id = p.rib_id;
         if let Some(Notified::Sent(n) | Notified::Received(n)) = &reason.notification {
             debug!(%peer, notification = %n, "session ended with a NOTIFICATION");
         }
         if was_established {
             warn!(%peer, reason = %reason, "session down");
-            match self.rib.peer_down(rib_id) {
-                Ok(changes) => self.propagate(&changes, now),
-                Err(e) => warn!(%peer, error = ?e, "RIB peer_down failed"),
+            let actions = p.helper.session_down(now, reason);
+            if let Some(r) = p.helper.restart() {
+                let secs = r.deadline.saturating_duration_since(now).as_secs();
+                info!(%peer, families = %family_list(&r.families), restart_time = secs,
+                    "graceful restart: keeping the peer's routes, marked stale (RFC 4724 §4.2)");
             }
+            self.restart_actions(peer, actions, now);
         } else {
             debug!(%peer, reason = %reason, "session attempt failed");
+        }
+    }
+
+    /// Carries out what the graceful restart helper decided on the RIB.
+    fn restart_actions(&mut self, peer: IpAddr, actions: Vec<HelperAction>, now: Instant) {
+        let Some(rib_id) = self.peers.get(&peer).map(|p| p.rib_id) else {
+            return;
+        };
+        for action in actions {
+            let result = match action {
+                HelperAction::RemoveAll => self.rib.peer_down(rib_id),
+                HelperAction::KeepStale { families } => {
+                    // Every path is kept stale, then the families the peer did not list in
+                    // its capability go at once.
+                    self.rib.peer_down_graceful(rib_id).and_then(|()| {
+                        let mut changes = Vec::new();
+                        for f in [Family::IPV4_UNICAST, Family::IPV6_UNICAST] {
+                            if !families.contains(&f) {
+                                changes.extend(self.rib.end_of_rib(rib_id, f)?);
+                            }
+                        }
+                        Ok(changes)
+                    })
+                }
+                HelperAction::RemoveStale(family) => self.rib.end_of_rib(rib_id, family),
+                HelperAction::RemoveAllStale => self.rib.restart_timer_expired(rib_id),
+            };
+            match result {
+                Ok(changes) => self.propagate(&changes, now),
+                Err(e) => warn!(%peer, error = ?e, "RIB refused a graceful restart step"),
+            }
         }
     }
 
@@ -1031,6 +1116,10 @@ impl Core {
             }
         };
         if let Some(family) = outcome.end_of_rib {
+            // The RIB removed the family's stale paths itself (apply_update).
+            if p.helper.end_of_rib(family) {
+                info!(%peer, %family, "graceful restart: End-of-RIB received; stale routes of the family removed");
+            }
             if let Some(load) = p.load.take() {
                 info!(%peer, %family, prefixes = self.rib.peer_path_count(rib_id),
                     seconds = format!("{:.2}", now.duration_since(load.started).as_secs_f64()),
@@ -1230,7 +1319,23 @@ impl Core {
             .collect()
     }
 
+    /// Stale best routes of each peer whose restart we are helping through: a scan of the
+    /// Loc-RIB, done only while a restart is in progress.
+    fn stale_best(&self) -> HashMap<PeerId, usize> {
+        let mut counts: HashMap<PeerId, usize> = HashMap::new();
+        if self.peers.values().all(|p| p.helper.restart().is_none()) {
+            return counts;
+        }
+        for r in self.rib.best_v4().chain(self.rib.best_v6()) {
+            if r.stale {
+                *counts.entry(r.peer).or_default() += 1;
+            }
+        }
+        counts
+    }
+
     fn neighbors(&self, now: Instant) -> Vec<NeighborInfo> {
+        let stale = self.stale_best();
         let mut v: Vec<NeighborInfo> = self
             .peers
             .iter()
@@ -1271,12 +1376,30 @@ impl Core {
                             let active = t.active.is_none_or(|a| a == *addr);
                             (t.name.clone(), active)
                         }),
+                    graceful_restart_helper: p.helper.config().enabled,
+                    graceful_restart: p.helper.restart().map(|r| RestartInfo {
+                        phase: match r.phase {
+                            RestartPhase::Away => "restarting".into(),
+                            RestartPhase::Back => "refreshing".into(),
+                        },
+                        families: r.families.iter().map(|f| f.to_string()).collect(),
+                        expires_in_secs: r.deadline.saturating_duration_since(now).as_secs(),
+                        stale_routes: stale.get(&p.rib_id).copied().unwrap_or(0),
+                    }),
                 }
             })
             .collect();
         v.sort_by_key(|n| n.address);
         v
     }
+}
+
+fn family_list(families: &[Family]) -> String {
+    families
+        .iter()
+        .map(|f| f.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn p_limit(peers: &HashMap<IpAddr, PeerState>, peer: IpAddr) -> u32 {

@@ -93,11 +93,16 @@ pub struct PeerSpec {
     pub enabled: bool,
     /// Free text for `show neighbors`.
     pub description: Option<String>,
+    /// Graceful restart receiving speaker (RFC 4724 §4.2): keep the routes of a peer whose
+    /// session drops without a NOTIFICATION. The peer restarts gracefully only if we
+    /// announce the capability (`session.graceful_restart`).
+    pub helper: bgp_fsm::HelperConfig,
 }
 
 impl PeerSpec {
     /// A peer at `address` in AS `asn` with defaults: active, hold 90 s, IPv4 and IPv6
-    /// unicast, accept and advertise everything.
+    /// unicast, accept and advertise everything, graceful restart helper (the capability
+    /// announced with no families: we do not preserve forwarding state ourselves).
     pub fn new(speaker: &SpeakerConfig, address: IpAddr, asn: u32) -> Self {
         let mut session = bgp_fsm::Config::new(speaker.asn, speaker.router_id, PeerAs::Exact(asn));
         session.families = vec![
@@ -105,12 +110,14 @@ impl PeerSpec {
             bgp_wire::Family::IPV6_UNICAST,
         ];
         session.enhanced_route_refresh = true;
+        session.graceful_restart = Some(bgp_fsm::GracefulRestartConfig::default());
         PeerSpec {
             session,
             routing: bgp_rib::PeerConfig::new(address, asn),
             transport: Transport::default(),
             enabled: true,
             description: None,
+            helper: bgp_fsm::HelperConfig::default(),
         }
     }
 
@@ -236,6 +243,26 @@ pub struct NeighborInfo {
     pub stats: PeerStats,
     /// Tunnel pair this peer belongs to, and whether it is the active tunnel.
     pub tunnel: Option<(String, bool)>,
+    /// Graceful restart helper mode is on for this peer.
+    pub graceful_restart_helper: bool,
+    /// The peer's restart we are helping through, if one is in progress.
+    pub graceful_restart: Option<RestartInfo>,
+}
+
+/// A peer's graceful restart in progress (RFC 4724 §4.2), as `show neighbor` prints it.
+#[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RestartInfo {
+    /// `restarting` (the session is down, the peer's Restart Time runs) or `refreshing`
+    /// (the session is back, End-of-RIB is awaited for at most the stale path time).
+    pub phase: String,
+    /// Families whose routes are kept stale.
+    pub families: Vec<String>,
+    /// Seconds until the remaining stale routes are removed, if nothing removes them
+    /// earlier.
+    pub expires_in_secs: u64,
+    /// Loc-RIB best routes whose path from this peer is stale.
+    pub stale_routes: usize,
 }
 
 /// Per-peer counters.
