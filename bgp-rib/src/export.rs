@@ -86,6 +86,16 @@ pub(crate) struct ExportKey {
 }
 
 impl ExportKey {
+    /// Whether two groups make the same attributes from a set (they may still differ in
+    /// next hop, in which sets they send, and in their caps).
+    fn same_shape(&self, other: &ExportKey) -> bool {
+        self.kind == other.kind
+            && self.prepend == other.prepend
+            && self.med == other.med
+            && self.session == other.session
+            && self.policy == other.policy
+    }
+
     pub(crate) fn of(peer: &Peer, session: SessionParams) -> ExportKey {
         let c = &peer.config;
         ExportKey {
@@ -172,6 +182,15 @@ impl core::hash::Hasher for IdHasher {
     }
 }
 
+/// Builders made during one export pass, for every group of the pass with the same
+/// [shape](ExportKey::same_shape): keyed by (shape, [`BuilderKey`]), with the next hop
+/// they were made for. Ten eBGP sinks that differ only in their address encode each set
+/// once and swap the next hop ([`UpdateBuilder::with_next_hop`]).
+#[derive(Default)]
+struct SharedBuilders {
+    map: HashMap<(u32, BuilderKey), (UpdateBuilder, NextHopAddr), IdHash>,
+}
+
 /// Smallest incremental pass that uses the per-set decision memo.
 const MEMO_MIN_PASS: usize = 4096;
 
@@ -186,6 +205,8 @@ struct Exporter {
     /// Advertised in the other family (to split `count` again at the end).
     other: usize,
     bit: u32,
+    /// Index of this group's shape in the pass ([`SharedBuilders`]).
+    shape: u32,
     own_v4: PrefixSet<Ipv4Net>,
     own_v6: PrefixSet<Ipv6Net>,
     builders: HashMap<BuilderKey, Option<u32>, IdHash>,
@@ -253,7 +274,13 @@ impl Exporter {
 
     /// The builder for a decision, made (and cached when no export rule modified the
     /// set) on first use. `None`: no usable next hop for this session.
-    fn builder(&mut self, rib: &Rib, id: AttrId, from: PeerId) -> Option<u32> {
+    fn builder(
+        &mut self,
+        rib: &Rib,
+        shared: &mut SharedBuilders,
+        id: AttrId,
+        from: PeerId,
+    ) -> Option<u32> {
         let params = self.key.session;
         let family = self.family;
         let key = &self.key;
@@ -286,12 +313,34 @@ impl Exporter {
         if let Some(&b) = self.builders.get(&k) {
             return b;
         }
-        let b = match make(&[]) {
-            Ok(b) => b,
-            Err(e) => {
-                self.error = Some(e);
-                return None;
+        // Another group of the same shape may have encoded this set in this pass.
+        let next_hop = rib
+            .attrs
+            .get(id)
+            .and_then(|a| rib.export_next_hop(&self.key, a));
+        let reuse = next_hop.and_then(|nh| {
+            let (base, base_nh) = shared.map.get(&(self.shape, k))?;
+            if *base_nh == nh {
+                Some(base.clone())
+            } else {
+                base.with_next_hop(&nh.to_wire())
             }
+        });
+        let b = match reuse {
+            Some(b) => Some(b),
+            None if next_hop.is_none() => None,
+            None => match make(&[]) {
+                Ok(b) => {
+                    if let (Some(b), Some(nh)) = (&b, next_hop) {
+                        shared.map.insert((self.shape, k), (b.clone(), nh));
+                    }
+                    b
+                }
+                Err(e) => {
+                    self.error = Some(e);
+                    return None;
+                }
+            },
         };
         let idx = b.map(|b| {
             self.builder_list.push(b);
@@ -303,10 +352,17 @@ impl Exporter {
 
     /// Offers one prefix with its current best path; `slot` is the prefix's trie value
     /// (`None`: not in the table, so no group has it advertised).
-    fn offer(&mut self, rib: &Rib, prefix: IpNet, best: Option<Path>, mut slot: Option<&mut Slot>) {
+    fn offer(
+        &mut self,
+        rib: &Rib,
+        shared: &mut SharedBuilders,
+        prefix: IpNet,
+        best: Option<Path>,
+        mut slot: Option<&mut Slot>,
+    ) {
         let builder = match best {
             None => None,
-            Some(b) => self.decide_memo(rib, prefix, b),
+            Some(b) => self.decide_memo(rib, shared, prefix, b),
         };
         let was = self.was_advertised(prefix, slot.as_deref());
         let Some(builder) = builder else {
@@ -341,7 +397,13 @@ impl Exporter {
         self.entries.push((builder, Nlri::new(prefix)));
     }
 
-    fn decide_memo(&mut self, rib: &Rib, prefix: IpNet, best: Path) -> Option<u32> {
+    fn decide_memo(
+        &mut self,
+        rib: &Rib,
+        shared: &mut SharedBuilders,
+        prefix: IpNet,
+        best: Path,
+    ) -> Option<u32> {
         let from = rib.sources.peer(best.source());
         let tag = from.0.wrapping_add(1);
         let i = best.attrs.index();
@@ -352,7 +414,7 @@ impl Exporter {
             return (d != NOT_EXPORTED).then_some(d);
         }
         let decision = rib.decide(&self.key, prefix, best, &mut self.verdict);
-        let b = decision.and_then(|(id, from)| self.builder(rib, id, from));
+        let b = decision.and_then(|(id, from)| self.builder(rib, shared, id, from));
         if self.memo_ok && self.verdict.applied.is_empty() && self.error.is_none() {
             if self.memo.len() <= i {
                 self.memo.resize(i + 1, (0, 0));
@@ -371,7 +433,12 @@ impl Exporter {
             suppressed: self.suppressed,
             ..ExportBatch::default()
         };
-        let mut out = BytesMut::new();
+        // About 5 octets per prefix; room for the attributes of the first messages.
+        let mut out = BytesMut::with_capacity(
+            (self.entries.len() + self.withdrawn.len())
+                .saturating_mul(5)
+                .saturating_add(4096),
+        );
         let result = (|| -> Result<(), RibError> {
             if let Some(e) = self.error.take() {
                 return Err(e);
@@ -608,9 +675,10 @@ impl Rib {
         groups: &[GroupId],
         changes: &[Change],
     ) -> Vec<Result<ExportBatch, RibError>> {
-        let mut results: Vec<Result<(ExportBatch, BytesMut), RibError>> = groups
+        // Per group: the batch and its messages per family (joined only when both have some).
+        let mut results: Vec<Result<(ExportBatch, Vec<Bytes>), RibError>> = groups
             .iter()
-            .map(|_| Ok((ExportBatch::default(), BytesMut::new())))
+            .map(|_| Ok((ExportBatch::default(), Vec::new())))
             .collect();
         for family in [Family::IPV4_UNICAST, Family::IPV6_UNICAST] {
             let mut exporters: Vec<(usize, Exporter)> = Vec::new();
@@ -633,6 +701,7 @@ impl Rib {
                         // building for a large pass, a table-sized allocation for the
                         // handful of prefixes an UPDATE usually changes.
                         ex.memo_ok &= changes.len() >= MEMO_MIN_PASS;
+                        ex.entries.reserve(changes.len());
                         exporters.push((i, ex));
                     }
                     Err(e) => {
@@ -644,6 +713,15 @@ impl Rib {
             }
             if exporters.is_empty() {
                 continue;
+            }
+            for i in 0..exporters.len() {
+                let (done, rest) = exporters.split_at_mut(i);
+                if let Some((_, ex)) = rest.first_mut() {
+                    ex.shape = done
+                        .iter()
+                        .find(|(_, d)| d.key.same_shape(&ex.key))
+                        .map_or(i as u32, |(_, d)| d.shape);
+                }
             }
             let mut tables = core::mem::take(&mut self.tables);
             if family == Family::IPV4_UNICAST {
@@ -659,8 +737,10 @@ impl Rib {
                 let done = ex.finish(self, group);
                 if let Some(r) = results.get_mut(i) {
                     match (done, r) {
-                        (Ok(b), Ok((out, buf))) => {
-                            buf.extend_from_slice(&b.messages);
+                        (Ok(b), Ok((out, parts))) => {
+                            if !b.messages.is_empty() {
+                                parts.push(b.messages);
+                            }
                             out.message_count += b.message_count;
                             out.announced += b.announced;
                             out.withdrawn += b.withdrawn;
@@ -675,8 +755,12 @@ impl Rib {
         results
             .into_iter()
             .map(|r| {
-                r.map(|(mut out, buf)| {
-                    out.messages = buf.freeze();
+                r.map(|(mut out, mut parts)| {
+                    out.messages = match parts.len() {
+                        0 => Bytes::new(),
+                        1 => parts.pop().unwrap_or_default(),
+                        _ => parts.concat().into(),
+                    };
                     out
                 })
             })
@@ -710,6 +794,7 @@ impl Rib {
             count,
             other,
             bit: g.bit,
+            shape: 0,
             own_v4: core::mem::take(&mut g.own_v4),
             own_v6: core::mem::take(&mut g.own_v6),
             builders: core::mem::take(&mut g.builders),
@@ -765,11 +850,9 @@ impl Rib {
         verdict.accept.then_some((best.attrs, from))
     }
 
-    /// The attributes to send for a set to a group (`None`: no usable next hop).
-    fn make(&self, key: &ExportKey, id: AttrId, from: PeerId, applied: &[u16]) -> Option<Made> {
-        let a = self.attrs.get(id)?;
-        let from_peer = self.peers.get(from.index())?.as_ref()?;
-        let local_as = self.cfg.local_as;
+    /// The next hop a group sends for a set (`None`: it needs our address and the group
+    /// has none of that family).
+    fn export_next_hop(&self, key: &ExportKey, a: &PathAttrs) -> Option<NextHopAddr> {
         let external = key.kind == PeerKind::External;
         let nh = a.next_hop();
         let own = match nh {
@@ -779,12 +862,20 @@ impl Rib {
                 link_local: None,
             }),
         };
-        let next_hop =
-            if nh.is_unspecified() || key.next_hop_self || (external && !key.next_hop_unchanged) {
-                own?
-            } else {
-                nh
-            };
+        if nh.is_unspecified() || key.next_hop_self || (external && !key.next_hop_unchanged) {
+            own
+        } else {
+            Some(nh)
+        }
+    }
+
+    /// The attributes to send for a set to a group (`None`: no usable next hop).
+    fn make(&self, key: &ExportKey, id: AttrId, from: PeerId, applied: &[u16]) -> Option<Made> {
+        let a = self.attrs.get(id)?;
+        let from_peer = self.peers.get(from.index())?.as_ref()?;
+        let local_as = self.cfg.local_as;
+        let external = key.kind == PeerKind::External;
+        let next_hop = self.export_next_hop(key, a)?;
         let mut out: PathAttrs = a.clone();
         if external {
             out = out
@@ -982,6 +1073,7 @@ fn offer_changes<P: Pfx>(
     changes: &[Change],
 ) {
     let (map, lists, tombs) = P::split_tombs(tables);
+    let mut shared = SharedBuilders::default();
     for c in changes {
         if c.kind == ChangeKind::Multipath {
             continue;
@@ -992,13 +1084,13 @@ fn offer_changes<P: Pfx>(
         let net: IpNet = prefix.into();
         let Some(slot) = map.get_mut(&prefix) else {
             for (_, ex) in exporters.iter_mut() {
-                ex.offer(rib, net, None, None);
+                ex.offer(rib, &mut shared, net, None, None);
             }
             continue;
         };
         let best = tbl::best(lists.get(slot));
         for (_, ex) in exporters.iter_mut() {
-            ex.offer(rib, net, best, Some(&mut *slot));
+            ex.offer(rib, &mut shared, net, best, Some(&mut *slot));
         }
         if slot.is_empty() && slot.out() == 0 {
             map.remove(&prefix);
@@ -1012,9 +1104,11 @@ fn offer_changes<P: Pfx>(
 fn full_walk<P: Pfx>(rib: &Rib, tables: &mut Tables, ex: &mut Exporter) {
     let (map, lists, tombs) = P::split_tombs(tables);
     let mut gone: Vec<P> = Vec::new();
+    let mut shared = SharedBuilders::default();
+    ex.entries.reserve(map.len());
     for (prefix, slot) in map.iter_mut() {
         let best = tbl::best(lists.get(slot));
-        ex.offer(rib, prefix.into(), best, Some(&mut *slot));
+        ex.offer(rib, &mut shared, prefix.into(), best, Some(&mut *slot));
         if slot.is_empty() && slot.out() == 0 {
             gone.push(prefix);
         }

@@ -141,6 +141,39 @@ impl UpdateBuilder {
         &self.attrs
     }
 
+    /// The same announcement builder with another next hop, without encoding the
+    /// attributes again: an MP_REACH_NLRI builder shares them, a classic IPv4 builder gets
+    /// a copy with the NEXT_HOP value replaced. `None` when the next hop would change how
+    /// the family is carried (an IPv4 next hop for a builder made with an IPv6 one, or the
+    /// reverse) or for a withdrawal builder; make a new builder then.
+    ///
+    /// Export to many peers that differ only in their own address (next-hop-self) uses
+    /// this to encode each attribute set once.
+    pub fn with_next_hop(&self, next_hop: &NextHop) -> Option<UpdateBuilder> {
+        let mode = match (&self.mode, next_hop) {
+            (Mode::Classic, NextHop::V4(a)) => {
+                let attrs = replace_next_hop(&self.attrs, a.octets())?;
+                return Some(UpdateBuilder {
+                    params: self.params,
+                    family: self.family,
+                    mode: Mode::Classic,
+                    attrs,
+                });
+            }
+            (Mode::MpReach(NextHop::V4(_)), NextHop::V4(_))
+            | (Mode::MpReach(NextHop::V6 { .. }), NextHop::V6 { .. }) => {
+                Mode::MpReach(next_hop.clone())
+            }
+            _ => return None,
+        };
+        Some(UpdateBuilder {
+            params: self.params,
+            family: self.family,
+            mode,
+            attrs: self.attrs.clone(),
+        })
+    }
+
     /// Appends as many UPDATE messages as `nlri` needs to `out`; returns how many.
     ///
     /// ADD-PATH identifiers are written when the session sends them for the family (an
@@ -351,6 +384,33 @@ enum Patch {
         len_at: usize,
         attrs_first: bool,
     },
+}
+
+/// A copy of encoded attributes with the 4-octet NEXT_HOP value replaced; `None` if
+/// there is no well-formed NEXT_HOP.
+fn replace_next_hop(attrs: &[u8], value: [u8; 4]) -> Option<Bytes> {
+    let mut at = 0;
+    while let Some(&[flags, type_code]) = attrs.get(at..at + 2) {
+        let (hdr, len) = if flags & AttrFlags::EXTENDED_LENGTH != 0 {
+            let l = attrs.get(at + 2..at + 4)?;
+            (
+                4,
+                usize::from(u16::from_be_bytes([*l.first()?, *l.get(1)?])),
+            )
+        } else {
+            (3, usize::from(*attrs.get(at + 2)?))
+        };
+        if type_code == AttrType::NEXT_HOP.0 {
+            if len != 4 {
+                return None;
+            }
+            let mut out = BytesMut::from(attrs);
+            out.get_mut(at + hdr..at + hdr + 4)?.copy_from_slice(&value);
+            return Some(out.freeze());
+        }
+        at += hdr + len;
+    }
+    None
 }
 
 fn put_u16_at(out: &mut BytesMut, at: usize, v: u16) {

@@ -562,3 +562,61 @@ fn builder_adds_as4_attributes_for_two_octet_sessions() {
     };
     assert!(u.as4_path().is_none() && u.attributes().all(|a| a.type_code != AttrType::AS4_PATH));
 }
+
+#[test]
+fn builder_with_another_next_hop_encodes_like_a_new_builder() {
+    // A long AS path puts an extended-length attribute before NEXT_HOP's position in the
+    // walk, and communities one after it.
+    let attrs = vec![
+        Attribute::new(AttrValue::Origin(Origin::Igp)),
+        Attribute::new(AttrValue::AsPath(AsPath::sequence(100_000..100_080))),
+        Attribute::new(AttrValue::Med(7)),
+        Attribute::new(AttrValue::Communities(vec![Community(0xfde8_0001)])),
+    ];
+    let prefixes: Vec<Nlri> = (0..300u32)
+        .map(|i| Nlri::new(format!("10.{}.{}.0/24", i / 256, i % 256).parse().unwrap()))
+        .collect();
+    let v4 = |s: &str| NextHop::V4(s.parse().unwrap());
+    let v6 = |s: &str| NextHop::V6 {
+        global: s.parse().unwrap(),
+        link_local: None,
+    };
+    let cases = [
+        (Family::IPV4_UNICAST, v4("192.0.2.1"), v4("198.51.100.7")),
+        (Family::IPV4_UNICAST, v6("2001:db8::1"), v6("2001:db8::2")),
+        (Family::IPV6_UNICAST, v6("2001:db8::1"), v6("2001:db8::99")),
+    ];
+    for (family, first, second) in cases {
+        let family_prefixes: Vec<Nlri> = if family == Family::IPV6_UNICAST {
+            (0..300u32)
+                .map(|i| Nlri::new(format!("2001:db8:{i:x}::/48").parse().unwrap()))
+                .collect()
+        } else {
+            prefixes.clone()
+        };
+        let base = UpdateBuilder::announce(&p4(), family, first, &attrs).unwrap();
+        let derived = base.with_next_hop(&second).expect("same kind of next hop");
+        let fresh = UpdateBuilder::announce(&p4(), family, second.clone(), &attrs).unwrap();
+        let (mut a, mut b) = (BytesMut::new(), BytesMut::new());
+        derived.encode(family_prefixes.clone(), &mut a).unwrap();
+        fresh.encode(family_prefixes, &mut b).unwrap();
+        assert_eq!(a, b, "{family}");
+        let mut one = a.freeze();
+        let len = u16::from_be_bytes([one[16], one[17]]) as usize;
+        let Message::Update(u) = decode(one.split_to(len), &p4()).unwrap() else {
+            panic!("not an UPDATE")
+        };
+        let nh = match u.mp_reach() {
+            Some(m) => m.next_hop(),
+            None => NextHop::V4(u.next_hop().unwrap()),
+        };
+        assert_eq!(nh, second);
+    }
+    // A change of kind of next hop needs a new builder.
+    let classic = UpdateBuilder::announce(&p4(), Family::IPV4_UNICAST, v4("192.0.2.1"), &attrs);
+    assert!(classic.unwrap().with_next_hop(&v6("2001:db8::1")).is_none());
+    let rfc8950 = UpdateBuilder::announce(&p4(), Family::IPV4_UNICAST, v6("2001:db8::1"), &attrs);
+    assert!(rfc8950.unwrap().with_next_hop(&v4("192.0.2.1")).is_none());
+    let withdraw = UpdateBuilder::withdraw(&p4(), Family::IPV4_UNICAST);
+    assert!(withdraw.with_next_hop(&v4("192.0.2.1")).is_none());
+}
