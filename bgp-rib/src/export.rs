@@ -134,6 +134,10 @@ pub(crate) struct Group {
     /// Builders (attributes encoded once) per exported set, kept across export passes.
     builders: HashMap<BuilderKey, Option<u32>, IdHash>,
     builder_list: Vec<UpdateBuilder>,
+    /// Buffers and memo of the export passes, kept for the next one.
+    entries: Vec<(u32, Nlri)>,
+    sorted: Vec<(u32, Nlri)>,
+    memo: HashMap<u32, (u16, u32), IdHash>,
 }
 
 /// Builders kept between passes, at most: a full-table pass makes one per attribute set
@@ -191,8 +195,10 @@ struct SharedBuilders {
     map: HashMap<(u32, BuilderKey), (UpdateBuilder, NextHopAddr), IdHash>,
 }
 
-/// Smallest incremental pass that uses the per-set decision memo.
-const MEMO_MIN_PASS: usize = 4096;
+/// Decision memo entries and entry buffer capacity a group keeps between passes, at
+/// most (a full-table pass grows them to ~150,000 and 1,000,000).
+const KEEP_MEMO: usize = 1 << 14;
+const KEEP_ENTRIES: usize = 1 << 16;
 
 /// One export pass over some prefixes of one family.
 struct Exporter {
@@ -215,15 +221,17 @@ struct Exporter {
     uncached: Vec<UpdateBuilder>,
     /// (builder index, prefix) to announce.
     entries: Vec<(u32, Nlri)>,
+    /// Buffer for `entries` grouped by builder.
+    sorted: Vec<(u32, Nlri)>,
     withdrawn: Vec<Nlri>,
     verdict: Verdict,
     suppressed: usize,
     error: Option<RibError>,
-    /// Per attribute set id, for this pass: (peer + 1, decision) where the decision is a
-    /// builder index, [`NOT_EXPORTED`], or unknown (peer 0). Only used when the export
-    /// policy cannot depend on the prefix, so one decision holds for every prefix of the
-    /// set: one array read per prefix instead of the rules, a hash lookup and the set.
-    memo: Vec<(u16, u32)>,
+    /// Per attribute set index, for this pass: (peer + 1, decision) where the decision is
+    /// a builder index or [`NOT_EXPORTED`]. Only used when the export policy cannot depend
+    /// on the prefix, so one decision holds for every prefix of the set: one lookup per
+    /// prefix instead of the rules, the loop check and the builder cache.
+    memo: HashMap<u32, (u16, u32), IdHash>,
     memo_ok: bool,
 }
 
@@ -406,9 +414,9 @@ impl Exporter {
     ) -> Option<u32> {
         let from = rib.sources.peer(best.source());
         let tag = from.0.wrapping_add(1);
-        let i = best.attrs.index();
+        let i = best.attrs.index() as u32;
         if self.memo_ok
-            && let Some(&(t, d)) = self.memo.get(i)
+            && let Some(&(t, d)) = self.memo.get(&i)
             && t == tag
         {
             return (d != NOT_EXPORTED).then_some(d);
@@ -416,12 +424,7 @@ impl Exporter {
         let decision = rib.decide(&self.key, prefix, best, &mut self.verdict);
         let b = decision.and_then(|(id, from)| self.builder(rib, shared, id, from));
         if self.memo_ok && self.verdict.applied.is_empty() && self.error.is_none() {
-            if self.memo.len() <= i {
-                self.memo.resize(i + 1, (0, 0));
-            }
-            if let Some(m) = self.memo.get_mut(i) {
-                *m = (tag, b.unwrap_or(NOT_EXPORTED));
-            }
+            self.memo.insert(i, (tag, b.unwrap_or(NOT_EXPORTED)));
         }
         b
     }
@@ -439,6 +442,7 @@ impl Exporter {
                 .saturating_mul(5)
                 .saturating_add(4096),
         );
+        let mut spare: Vec<(u32, Nlri)> = Vec::new();
         let result = (|| -> Result<(), RibError> {
             if let Some(e) = self.error.take() {
                 return Err(e);
@@ -480,8 +484,12 @@ impl Exporter {
                         *c += prev;
                     }
                 }
-                let mut sorted =
-                    vec![(0u32, Nlri::new(IpNet::V4(Ipv4Net::default()))); self.entries.len()];
+                let mut sorted = core::mem::take(&mut self.sorted);
+                sorted.clear();
+                sorted.resize(
+                    self.entries.len(),
+                    (0u32, Nlri::new(IpNet::V4(Ipv4Net::default()))),
+                );
                 for &(b, n) in &self.entries {
                     if let Some(at) = starts.get_mut(slot_of(b)) {
                         if let Some(dst) = sorted.get_mut(*at) {
@@ -506,6 +514,7 @@ impl Exporter {
                     batch.message_count += builder.encode(run.iter().map(|e| e.1), &mut out)?;
                 }
             }
+            spare = sorted;
             Ok(())
         })();
         batch.messages = out.freeze();
@@ -522,6 +531,28 @@ impl Exporter {
         }
         g.builders = self.builders;
         g.builder_list = self.builder_list;
+        // Buffers for the next pass, unless a full table made them large.
+        let keep = |v: &mut Vec<(u32, Nlri)>| {
+            v.clear();
+            if v.capacity() > KEEP_ENTRIES {
+                *v = Vec::new();
+            }
+            core::mem::take(v)
+        };
+        let mut bufs = [
+            core::mem::take(&mut self.entries),
+            spare,
+            core::mem::take(&mut self.sorted),
+        ];
+        bufs.sort_by_key(|v| core::cmp::Reverse(v.capacity()));
+        let [mut a, mut b, _] = bufs;
+        g.entries = keep(&mut a);
+        g.sorted = keep(&mut b);
+        self.memo.clear();
+        if self.memo.capacity() > KEEP_MEMO {
+            self.memo = HashMap::default();
+        }
+        g.memo = self.memo;
         result.map(|()| batch)
     }
 }
@@ -591,6 +622,9 @@ impl Rib {
                     counts: [0; 2],
                     builders: HashMap::default(),
                     builder_list: Vec::new(),
+                    entries: Vec::new(),
+                    sorted: Vec::new(),
+                    memo: HashMap::default(),
                 };
                 match self.groups.get_mut(i) {
                     Some(slot) => *slot = Some(g),
@@ -697,10 +731,6 @@ impl Rib {
                 }
                 match self.exporter(group, family) {
                     Ok(mut ex) => {
-                        // The per-set memo is an array indexed by attribute-set id: worth
-                        // building for a large pass, a table-sized allocation for the
-                        // handful of prefixes an UPDATE usually changes.
-                        ex.memo_ok &= changes.len() >= MEMO_MIN_PASS;
                         ex.entries.reserve(changes.len());
                         exporters.push((i, ex));
                     }
@@ -800,12 +830,13 @@ impl Rib {
             builders: core::mem::take(&mut g.builders),
             builder_list: core::mem::take(&mut g.builder_list),
             uncached: Vec::new(),
-            entries: Vec::new(),
+            entries: core::mem::take(&mut g.entries),
+            sorted: core::mem::take(&mut g.sorted),
             withdrawn: Vec::new(),
             verdict: Verdict::default(),
             suppressed: 0,
             error: None,
-            memo: Vec::new(),
+            memo: core::mem::take(&mut g.memo),
             memo_ok: !policy_reads_prefix,
         })
     }
