@@ -320,12 +320,27 @@ pub struct RawPeer {
 impl RawPeer {
     /// Connects from `local` (port chosen by the system) to `remote`.
     pub async fn connect(local: IpAddr, remote: SocketAddr) -> RawPeer {
+        Self::connect_with_recv_buffer(local, remote, None).await
+    }
+
+    /// [`RawPeer::connect`] with the socket's receive buffer set first (a small one makes
+    /// a peer that stops reading stall the sender within a few kilobytes).
+    pub async fn connect_with_recv_buffer(
+        local: IpAddr,
+        remote: SocketAddr,
+        recv_buffer: Option<u32>,
+    ) -> RawPeer {
         let socket = if local.is_ipv4() {
             TcpSocket::new_v4()
         } else {
             TcpSocket::new_v6()
         }
         .unwrap_or_else(|e| panic!("socket: {e}"));
+        if let Some(size) = recv_buffer {
+            socket
+                .set_recv_buffer_size(size)
+                .unwrap_or_else(|e| panic!("SO_RCVBUF: {e}"));
+        }
         socket
             .bind(SocketAddr::new(local, 0))
             .unwrap_or_else(|e| panic!("bind {local}: {e}"));

@@ -10,7 +10,8 @@ use bgp_fsm::{
     State,
 };
 use bgp_rib::{
-    Change, NextHopAddr, PathStatus, PeerId, Rib, RibConfig, Route, TunnelMode, TunnelPair,
+    Change, ExportBatch, GroupId, NextHopAddr, PathStatus, PeerId, Rib, RibConfig, Route,
+    TunnelMode, TunnelPair,
 };
 use bgp_wire::{Family, Message, MessageType, Notification, SessionParams, Update, decode};
 use bytes::Bytes;
@@ -35,6 +36,8 @@ const EVENT_QUEUE: usize = 4096;
 const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 /// Events handled before the pending RIB changes are exported.
 const EVENT_BATCH: usize = 512;
+/// Changes exported to a group in one pass, at most.
+const OUT_PASS: usize = 16_384;
 
 /// What connection tasks tell the core.
 enum ConnEvent {
@@ -67,6 +70,12 @@ enum ConnEvent {
     Progress {
         conn: ConnectionId,
     },
+}
+
+/// Octets queued towards a connection: in the writer queue and in the core's backlog.
+fn c_queued(c: &Conn) -> usize {
+    c.sender.as_ref().map_or(0, MessageSender::queued_bytes)
+        + c.backlog.iter().map(Bytes::len).sum::<usize>()
 }
 
 struct Conn {
@@ -157,6 +166,10 @@ pub(super) async fn spawn(
         tunnels: Vec::new(),
         stopping: false,
         pending: Vec::new(),
+        out_log: Vec::new(),
+        out_base: 0,
+        cursors: HashMap::new(),
+        out_queue_limit: config.out_queue_limit.max(1),
     };
     let now = Instant::now();
     for route in config.networks {
@@ -194,6 +207,14 @@ struct Core {
     stopping: bool,
     /// RIB changes of UPDATEs not yet exported (see [`Core::flush`]).
     pending: Vec<Change>,
+    /// RIB changes not yet exported to every update group: entry `i` has sequence number
+    /// `out_base + i`; each group's cursor is the sequence number of the first change it
+    /// has not been sent. Groups whose peers are slow to read fall behind here (see
+    /// [`SpeakerConfig::out_queue_limit`]).
+    out_log: Vec<Change>,
+    out_base: u64,
+    cursors: HashMap<GroupId, u64>,
+    out_queue_limit: usize,
 }
 
 impl Core {
@@ -247,11 +268,15 @@ impl Core {
         }
     }
 
-    /// Exports the RIB changes of the UPDATEs handled since the last flush.
+    /// Exports the RIB changes of the UPDATEs handled since the last flush, and whatever
+    /// update groups that were waiting for their peers can now take.
     fn flush(&mut self) {
+        let now = Instant::now();
         if !self.pending.is_empty() {
             let changes = core::mem::take(&mut self.pending);
-            self.propagate(&changes, Instant::now());
+            self.propagate(&changes, now);
+        } else {
+            self.pump(now, false);
         }
     }
 
@@ -493,7 +518,9 @@ impl Core {
             }
         };
         // Members whose sessions are up moved to new update groups; the RIB says what each
-        // must now be sent.
+        // must now be sent. Every group is first sent what it is owed: the move rebuilds
+        // the new groups' records from the present.
+        self.pump(Instant::now(), true);
         let moved = self
             .rib
             .set_tunnel_pair(&TunnelPair { members, mode })
@@ -732,8 +759,10 @@ impl Core {
                 if tx.send(ConnEvent::Progress { conn }).await.is_err() {
                     return;
                 }
-                // At most a few reports a second: the SendHoldTimer counts in minutes.
-                tokio::time::sleep(Duration::from_millis(200)).await;
+                // Progress also tells the core that an update group waiting for this
+                // peer to read (out_queue_limit) may go on: often enough to keep it busy,
+                // at most 200 reports a second.
+                tokio::time::sleep(Duration::from_millis(5)).await;
             }
         });
         self.conns.insert(
@@ -1010,6 +1039,11 @@ impl Core {
         let Some(group) = self.rib.update_group(rib_id) else {
             return;
         };
+        // The full export resets the group's record: its other members get what they
+        // were still owed first, and the group is then level with the log.
+        self.pump(now, true);
+        let end = self.out_base + self.out_log.len() as u64;
+        self.cursors.insert(group, end);
         match self.rib.export_full(group, family) {
             Ok(batch) => {
                 if batch.message_count > 0 {
@@ -1159,12 +1193,27 @@ impl Core {
         }
     }
 
-    /// Carries RIB changes to every update group (encoded once per group, the same bytes
-    /// to each member) and to route subscribers.
+    /// Carries RIB changes to route subscribers at once, and to every update group
+    /// (encoded once per group, the same bytes to each member) as fast as its peers read.
     fn propagate(&mut self, changes: &[Change], now: Instant) {
         if changes.is_empty() {
             return;
         }
+        self.out_log.extend_from_slice(changes);
+        self.pump(now, false);
+        if self.routes.receiver_count() > 0 {
+            for c in changes {
+                let best = self.best_route(c.prefix);
+                let _ = self.routes.send(RouteEvent {
+                    prefix: c.prefix,
+                    best,
+                });
+            }
+        }
+    }
+
+    /// The update groups of the established peers.
+    fn live_groups(&self) -> Vec<GroupId> {
         let mut groups = Vec::new();
         for p in self.peers.values() {
             if p.up.is_some()
@@ -1174,40 +1223,100 @@ impl Core {
                 groups.push(g);
             }
         }
-        // All groups in one pass: each changed prefix is looked up once.
-        let batches = self.rib.export_changes_to(&groups, changes);
-        for (g, batch) in groups.into_iter().zip(batches) {
-            let batch = match batch {
-                Ok(b) => b,
-                Err(e) => {
-                    warn!(error = ?e, "export failed");
-                    continue;
-                }
+        groups
+    }
+
+    /// Whether every member of `group` has room for more UPDATEs
+    /// ([`SpeakerConfig::out_queue_limit`]).
+    fn has_room(&self, group: GroupId) -> bool {
+        self.rib.group_members(group).iter().all(|m| {
+            let Some(conn) = self
+                .by_rib_id
+                .get(m)
+                .and_then(|a| self.peers.get(a))
+                .and_then(|p| p.up.map(|u| u.0))
+                .and_then(|c| self.conns.get(&c))
+            else {
+                return true;
             };
-            if batch.message_count == 0 {
-                continue;
-            }
-            let members: Vec<PeerId> = self.rib.group_members(g).to_vec();
-            for m in members {
-                let Some(addr) = self.by_rib_id.get(&m).copied() else {
-                    continue;
-                };
-                let Some(conn) = self.peers.get(&addr).and_then(|p| p.up.map(|u| u.0)) else {
-                    continue;
-                };
-                self.count_updates(addr, batch.message_count, batch.messages.len());
-                self.send(conn, batch.messages.clone());
-                self.fsm_event(addr, Event::UpdateSent(conn), now);
+            c_queued(conn) < self.out_queue_limit
+        })
+    }
+
+    /// Exports the change log to the update groups that are behind: those whose peers
+    /// have room, or all of them with `force` (before a full export resets a group's
+    /// record, which must not skip changes its other members were not sent yet). Groups
+    /// at the same place in the log are exported together, one RIB pass for all.
+    fn pump(&mut self, now: Instant, force: bool) {
+        if self.out_log.is_empty() {
+            return;
+        }
+        let end = self.out_base + self.out_log.len() as u64;
+        let live = self.live_groups();
+        self.cursors.retain(|g, _| live.contains(g));
+        for &g in &live {
+            // A group seen for the first time was just made: its record is the present.
+            self.cursors.entry(g).or_insert(end);
+        }
+        loop {
+            let ready: Vec<(u64, GroupId)> = live
+                .iter()
+                .filter_map(|&g| {
+                    let c = self.cursors.get(&g).copied().unwrap_or(end);
+                    (c < end && (force || self.has_room(g))).then_some((c, g))
+                })
+                .collect();
+            let Some(from) = ready.iter().map(|r| r.0).min() else {
+                break;
+            };
+            let groups: Vec<GroupId> = ready.iter().filter(|r| r.0 == from).map(|r| r.1).collect();
+            let to = end.min(from + OUT_PASS as u64);
+            let range = (from - self.out_base) as usize..(to - self.out_base) as usize;
+            let changes = self.out_log.get(range).unwrap_or_default();
+            let batches = self.rib.export_changes_to(&groups, changes);
+            for (&g, batch) in groups.iter().zip(batches) {
+                self.cursors.insert(g, to);
+                match batch {
+                    Ok(b) => self.send_to_group(g, &b, now),
+                    Err(e) => warn!(error = ?e, "export failed"),
+                }
             }
         }
-        if self.routes.receiver_count() > 0 {
-            for c in changes {
-                let best = self.best_route(c.prefix);
-                let _ = self.routes.send(RouteEvent {
-                    prefix: c.prefix,
-                    best,
-                });
+        // Forget what every group has been sent.
+        let done = live
+            .iter()
+            .map(|g| self.cursors.get(g).copied().unwrap_or(end))
+            .min()
+            .unwrap_or(end);
+        let consumed = (done - self.out_base) as usize;
+        if consumed == self.out_log.len() {
+            self.out_log.clear();
+            if self.out_log.capacity() > 4 * OUT_PASS {
+                self.out_log = Vec::new();
             }
+            self.out_base = done;
+        } else if consumed > 0 && consumed * 2 >= self.out_log.len() {
+            self.out_log.drain(..consumed);
+            self.out_base = done;
+        }
+    }
+
+    /// Sends an export batch to every established member of `group`.
+    fn send_to_group(&mut self, group: GroupId, batch: &ExportBatch, now: Instant) {
+        if batch.message_count == 0 {
+            return;
+        }
+        let members: Vec<PeerId> = self.rib.group_members(group).to_vec();
+        for m in members {
+            let Some(addr) = self.by_rib_id.get(&m).copied() else {
+                continue;
+            };
+            let Some(conn) = self.peers.get(&addr).and_then(|p| p.up.map(|u| u.0)) else {
+                continue;
+            };
+            self.count_updates(addr, batch.message_count, batch.messages.len());
+            self.send(conn, batch.messages.clone());
+            self.fsm_event(addr, Event::UpdateSent(conn), now);
         }
     }
 
@@ -1343,10 +1452,7 @@ impl Core {
                 let negotiated = p.fsm.established().and_then(|s| s.negotiated());
                 let conn = p.up.map(|u| u.0);
                 let mut stats = p.stats.clone();
-                stats.queued_bytes = conn
-                    .and_then(|c| self.conns.get(&c))
-                    .and_then(|c| c.sender.as_ref())
-                    .map_or(0, |s| s.queued_bytes());
+                stats.queued_bytes = conn.and_then(|c| self.conns.get(&c)).map_or(0, c_queued);
                 NeighborInfo {
                     address: *addr,
                     asn: negotiated.map_or(p.spec.routing.remote_as, |n| n.peer_as),

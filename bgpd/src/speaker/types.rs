@@ -30,6 +30,11 @@ pub struct SpeakerConfig {
     pub networks: Vec<LocalRoute>,
     /// Capacity of the best-route change channel.
     pub route_event_capacity: usize,
+    /// Octets queued towards a peer (not yet taken by its socket) above which its update
+    /// group is given no more UPDATEs until the peer reads: what it is owed waits in the
+    /// speaker's change log, a few octets per prefix shared by every group, rather than as
+    /// encoded UPDATEs. Default 4 MiB.
+    pub out_queue_limit: usize,
 }
 
 impl SpeakerConfig {
@@ -45,6 +50,7 @@ impl SpeakerConfig {
             tunnel_pairs: Vec::new(),
             networks: Vec::new(),
             route_event_capacity: 65536,
+            out_queue_limit: 4 << 20,
         }
     }
 }
