@@ -1105,13 +1105,17 @@ fn offer_changes<P: Pfx>(
 ) {
     let (map, lists, tombs) = P::split_tombs(tables);
     let mut shared = SharedBuilders::default();
-    for c in changes {
-        if c.kind == ChangeKind::Multipath {
-            continue;
-        }
-        let Some(prefix) = P::from_net(c.prefix) else {
-            continue;
-        };
+    // Each prefix once, whatever happened to it in between (only its present best path
+    // is offered), and in prefix order: consecutive lookups then share the upper trie
+    // levels in cache, and the NLRI come out sorted.
+    let mut order: Vec<P> = changes
+        .iter()
+        .filter(|c| c.kind != ChangeKind::Multipath)
+        .filter_map(|c| P::from_net(c.prefix))
+        .collect();
+    order.sort_unstable();
+    order.dedup();
+    for prefix in order {
         let net: IpNet = prefix.into();
         let Some(slot) = map.get_mut(&prefix) else {
             for (_, ex) in exporters.iter_mut() {

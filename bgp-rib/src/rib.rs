@@ -163,7 +163,7 @@ pub struct Route<'a> {
 }
 
 /// A prefix type the RIB keeps a table for.
-pub(crate) trait Pfx: prefix_trie::Prefix + Copy + Into<IpNet> + fmt::Debug {
+pub(crate) trait Pfx: prefix_trie::Prefix + Copy + Ord + Into<IpNet> + fmt::Debug {
     #[allow(dead_code)]
     const FAMILY: Family;
     #[allow(dead_code)]
