@@ -21,6 +21,18 @@
 //! unless next-hop-self (locally originated routes always get ours), and a reflected route
 //! gets ORIGINATOR_ID and our CLUSTER_ID prepended to CLUSTER_LIST (RFC 4456 §8). Unknown
 //! optional transitive attributes are passed on with the Partial bit set (RFC 4271 §5).
+//!
+//! # Cost
+//!
+//! What each group was last sent is one bit per prefix in the Loc-RIB trie's value for
+//! the first 32 groups (4 octets per prefix for all of them; later groups keep their own
+//! prefix sets), so an export pass reads and writes it through the lookup it makes anyway.
+//! A prefix whose last path is gone stays in the trie, with no path and not counted as a
+//! route, until every group that had it has been sent its withdrawal.
+//! [`Rib::export_changes_to`] exports several groups in one pass: each changed prefix is
+//! looked up once, in prefix order, and groups that make the same attributes from a set
+//! (same kind, prepend, MED, policy and session) encode each set once and swap in their
+//! own next hop ([`UpdateBuilder::with_next_hop`]).
 
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
