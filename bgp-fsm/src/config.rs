@@ -51,6 +51,12 @@ pub struct GracefulRestartConfig {
     pub restarting: bool,
     /// N bit (RFC 8538): we support Graceful NOTIFICATION.
     pub notification: bool,
+    /// List the session's families (with their F bit): we restart gracefully ourselves.
+    /// Off, the capability carries no family and only says that we act as receiving
+    /// speaker and send End-of-RIB (RFC 4724 §4: a speaker "MAY advertise the Graceful
+    /// Restart Capability for an address family ... if it has the ability to preserve its
+    /// forwarding state for the address family").
+    pub restarting_speaker: bool,
 }
 
 impl Default for GracefulRestartConfig {
@@ -60,6 +66,7 @@ impl Default for GracefulRestartConfig {
             forwarding_families: Vec::new(),
             restarting: false,
             notification: false,
+            restarting_speaker: true,
         }
     }
 }
@@ -228,6 +235,7 @@ impl Config {
                 restart_time: gr.restart_time.min(0x0fff),
                 families: families
                     .iter()
+                    .filter(|_| gr.restarting_speaker)
                     .map(|f| (*f, gr.forwarding_families.contains(f)))
                     .collect(),
             }));

@@ -63,7 +63,10 @@ pub enum HelperAction {
     /// Remove every route of the peer: the session ended the normal way (RFC 4271 §9).
     RemoveAll,
     /// Keep the peer's routes of `families`, marked stale and still used for forwarding;
-    /// remove its routes of every other family now.
+    /// remove its routes of every other family now. The peer is expected back within its
+    /// Restart Time: start the session again at once rather than after the IdleHoldTimer,
+    /// whose damping would refuse the restarted peer's connection for a while (and,
+    /// doubling with each fall, could outlast the Restart Time).
     KeepStale {
         /// The families the peer listed in its Graceful Restart capability.
         families: Vec<Family>,

@@ -411,12 +411,11 @@ fn check_peer(cfg: &Config, i: usize, s: &mut Sink<'_>) {
             "the restart time is a 12-bit field (RFC 4724 §3): at most 4095",
             "use 120",
         );
-    } else if p.restart_time.is_some() && !p.graceful_restart && !p.graceful_restart_helper {
+    } else if p.restart_time.is_some() && !p.graceful_restart {
         s.warn(
             "GEN-GR",
             format!("{base}.restart_time"),
-            "restart_time with graceful_restart and graceful_restart_helper both off has no \
-             effect",
+            "restart_time without graceful_restart = true has no effect",
             "set graceful_restart = true or remove restart_time",
         );
     }

@@ -101,8 +101,8 @@ pub struct ResolvedPeer {
     pub export_limit: Option<u32>,
     /// ADD-PATH.
     pub add_path: AddPath,
-    /// The Restart Time announced in the Graceful Restart capability, when it is announced
-    /// (`graceful_restart` or the helper on).
+    /// Graceful restart as a restarting speaker (`graceful_restart`): the Restart Time
+    /// announced, and the session's families listed in the capability.
     pub graceful_restart: Option<u16>,
     /// Graceful restart receiving speaker (RFC 4724 §4.2).
     pub graceful_restart_helper: bool,
@@ -361,7 +361,8 @@ impl Config {
                 }),
                 export_limit: p.export_limit,
                 add_path: p.add_path,
-                graceful_restart: (p.graceful_restart || p.graceful_restart_helper)
+                graceful_restart: p
+                    .graceful_restart
                     .then(|| p.restart_time.unwrap_or(DEFAULT_RESTART_TIME)),
                 graceful_restart_helper: p.graceful_restart_helper,
                 stale_path_time: p.stale_path_time.unwrap_or(DEFAULT_STALE_PATH_TIME),
@@ -413,8 +414,7 @@ impl Config {
                     },
                     export_limit: cv.export_limit,
                     add_path: AddPath::Off,
-                    graceful_restart: (cv.graceful_restart || cv.graceful_restart_helper)
-                        .then_some(DEFAULT_RESTART_TIME),
+                    graceful_restart: cv.graceful_restart.then_some(DEFAULT_RESTART_TIME),
                     graceful_restart_helper: cv.graceful_restart_helper,
                     stale_path_time: DEFAULT_STALE_PATH_TIME,
                     tunnel: Some(TunnelPair {
@@ -547,12 +547,19 @@ impl ResolvedPeer {
             fc.idle_hold_time = std::time::Duration::from_secs(u64::from(secs));
             fc.idle_hold_time_max = fc.idle_hold_time_max.max(fc.idle_hold_time);
         }
-        fc.graceful_restart = self
-            .graceful_restart
-            .map(|t| bgp_fsm::GracefulRestartConfig {
+        // The helper announces the capability too, so that the peer restarts gracefully
+        // with us and sends End-of-RIB; without `graceful_restart` it lists no family.
+        fc.graceful_restart = match (self.graceful_restart, self.graceful_restart_helper) {
+            (Some(t), _) => Some(bgp_fsm::GracefulRestartConfig {
                 restart_time: t,
                 ..Default::default()
-            });
+            }),
+            (None, true) => Some(bgp_fsm::GracefulRestartConfig {
+                restarting_speaker: false,
+                ..Default::default()
+            }),
+            (None, false) => None,
+        };
         fc
     }
 }

@@ -260,7 +260,8 @@ pub struct Peer {
     /// ADD-PATH mode.
     #[serde(default)]
     pub add_path: AddPath,
-    /// Announce the Graceful Restart capability (RFC 4724) even with the helper off.
+    /// Restarting speaker side of graceful restart (RFC 4724): list the session's families
+    /// in the capability, so that the neighbour keeps our routes while we restart.
     #[serde(default)]
     pub graceful_restart: bool,
     /// Restart time announced with graceful restart, seconds (≤ 4095).

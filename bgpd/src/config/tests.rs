@@ -176,25 +176,35 @@ fn graceful_restart_helper_is_on_for_peers_and_follows_gr_on_connections() {
         ));
         cfg.resolve().remove(0)
     };
+    let rid = "192.0.2.1".parse().unwrap();
     let p = peer("");
     assert!(p.graceful_restart_helper);
-    assert_eq!(p.stale_path_time, 360);
-    // The helper announces the capability (RFC 4724 §3), with no family: we keep no
-    // forwarding state of our own across a restart.
-    let gr = p.fsm_config("192.0.2.1".parse().unwrap()).graceful_restart;
-    assert_eq!(
-        gr.map(|g| (g.restart_time, g.forwarding_families)),
-        Some((120, vec![]))
-    );
+    assert_eq!((p.graceful_restart, p.stale_path_time), (None, 360));
+    // The helper announces the capability with no family: we keep no forwarding state of
+    // our own across a restart (RFC 4724 §4).
+    let gr = p.fsm_config(rid).graceful_restart.unwrap();
+    assert_eq!((gr.restart_time, gr.restarting_speaker), (120, false));
+    let open = p.fsm_config(rid).open();
+    let announced = open.capabilities.iter().find_map(|c| match c {
+        bgp_wire::Capability::GracefulRestart(g) => Some(g.clone()),
+        _ => None,
+    });
+    assert_eq!(announced.map(|g| g.families), Some(vec![]));
     let h = p.helper_config();
     assert!(h.enabled);
     assert_eq!(h.stale_path_time.as_secs(), 360);
 
-    let p = peer("stale_path_time = 30\nrestart_time = 90");
+    // graceful_restart = true: a restarting speaker, the families listed.
+    let p = peer("graceful_restart = true\nstale_path_time = 30\nrestart_time = 90");
     assert_eq!((p.stale_path_time, p.graceful_restart), (30, Some(90)));
+    let gr = p.fsm_config(rid).graceful_restart.unwrap();
+    assert_eq!((gr.restart_time, gr.restarting_speaker), (90, true));
     let p = peer("graceful_restart_helper = false");
     assert!(!p.graceful_restart_helper);
-    assert_eq!(p.graceful_restart, None, "nothing announced");
+    assert!(
+        p.fsm_config(rid).graceful_restart.is_none(),
+        "nothing announced"
+    );
     let p = peer("graceful_restart_helper = false\ngraceful_restart = true");
     assert_eq!(p.graceful_restart, Some(120));
     assert!(!p.helper_config().enabled);
@@ -390,10 +400,6 @@ fn generic_rules() {
         rules(&peer(
             "graceful_restart_helper = false\nstale_path_time = 60"
         )),
-        ["GEN-GR"]
-    );
-    assert_eq!(
-        rules(&peer("graceful_restart_helper = false\nrestart_time = 60")),
         ["GEN-GR"]
     );
     assert_eq!(rules(&peer("max_prefixes = 0")), ["GEN-MAX-PREFIXES"]);

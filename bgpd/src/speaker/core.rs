@@ -1102,6 +1102,24 @@ impl Core {
         }
     }
 
+    /// Starts a session that fell to Idle again without waiting for the IdleHoldTimer, as an
+    /// operator's start would: the peer is restarting and will connect soon.
+    fn restart_session_now(&mut self, peer: IpAddr, now: Instant) {
+        let Some(p) = self.peers.get(&peer) else {
+            return;
+        };
+        if p.fsm.state() != State::Idle {
+            // A new connection already replaced the session (RFC 4724 §4.2).
+            return;
+        }
+        let event = if p.spec.session.passive {
+            Event::ManualStartPassive
+        } else {
+            Event::ManualStart
+        };
+        self.fsm_event(peer, event, now);
+    }
+
     /// Carries out what the graceful restart helper decided on the RIB.
     fn restart_actions(&mut self, peer: IpAddr, actions: Vec<HelperAction>, now: Instant) {
         let Some(rib_id) = self.peers.get(&peer).map(|p| p.rib_id) else {
@@ -1111,6 +1129,7 @@ impl Core {
             let result = match action {
                 HelperAction::RemoveAll => self.rib.peer_down(rib_id),
                 HelperAction::KeepStale { families } => {
+                    self.restart_session_now(peer, now);
                     // Every path is kept stale, then the families the peer did not list in
                     // its capability go at once.
                     self.rib.peer_down_graceful(rib_id).and_then(|()| {

@@ -116,7 +116,10 @@ impl PeerSpec {
             bgp_wire::Family::IPV6_UNICAST,
         ];
         session.enhanced_route_refresh = true;
-        session.graceful_restart = Some(bgp_fsm::GracefulRestartConfig::default());
+        session.graceful_restart = Some(bgp_fsm::GracefulRestartConfig {
+            restarting_speaker: false,
+            ..Default::default()
+        });
         PeerSpec {
             session,
             routing: bgp_rib::PeerConfig::new(address, asn),
