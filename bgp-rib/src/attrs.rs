@@ -916,6 +916,11 @@ impl AttrStore {
     pub(crate) fn len(&self) -> usize {
         self.live
     }
+
+    /// One more than the highest index a set can have now.
+    pub(crate) fn index_bound(&self) -> usize {
+        self.chunks.len() * CHUNK
+    }
 }
 
 #[cfg(test)]
