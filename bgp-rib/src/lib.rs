@@ -79,25 +79,27 @@
 //!
 //! | what | target | measured |
 //! |---|---|---|
-//! | insert 1M prefixes, one peer, with best path | ≥ 5 M/s | 2.78 M/s |
-//! | memory, Adj-RIB-In + Loc-RIB, one peer | ≤ 100 B/prefix | 66.5 B/prefix |
-//! | memory, same table from 10 peers | ≤ 2.5× | 163.3 B/prefix, 2.45× |
-//! | full-table export to an update group | ≥ 1 GB/s | 30 MB/s (14.1 MB in 148k UPDATEs) |
-//! | after `peer_down` of the full table | near start | 9.2 KB still allocated |
+//! | insert 1M prefixes, one peer, with best path | ≥ 5 M/s | 3.26 M/s |
+//! | memory, Adj-RIB-In + Loc-RIB, one peer | ≤ 100 B/prefix | 74.9 B/prefix |
+//! | memory, same table from 10 peers | ≤ 2.5× | 171.7 B/prefix, 2.29× |
+//! | full-table export to an update group | ≥ 1 GB/s | 21 MB/s (14.1 MB in 148k UPDATEs) |
+//! | after `peer_down` of the full table | near start | 6.5 KB still allocated |
 //!
 //! Memory is counted by a counting global allocator ([`cap`](https://docs.rs/cap)) around
 //! loading the table; it is requested bytes, without malloc's own overhead. Of the
-//! 66 B/prefix, about 51 B are prefix-trie's nodes and 8-octet value slots (its arrays
-//! grow by doubling) and about 15 B the interned attribute sets.
+//! 75 B/prefix, about 59 B are prefix-trie's nodes and 12-octet value slots (the best path
+//! inline, and one bit per update group for the first 32 groups' record of what they were
+//! sent; the arrays grow by tiers) and about 15 B the interned attribute sets.
 //!
-//! What limits the misses, from `perf`: the insert is mostly prefix-trie's `entry` /
-//! `insert` on a 50 MB trie in scattered order (cache misses); the RIB's own work (canonical
-//! attribute bytes and interning once per UPDATE, one 8-octet path per prefix, no allocation
-//! per prefix) is the rest. Export spends its time in prefix-trie lookups for the group's
-//! record of what it advertised (needed for exact withdrawals and the export cap), the
-//! per-prefix offer and the trie walk; 1 GB/s leaves 14 ns per prefix, which needs a
-//! different design (pre-encoded NLRI runs per attribute set) rather than tuning. An update
-//! group's bytes are shared by all its members, so N members receive N× that rate.
+//! What limits the misses, from `perf`: the insert is mostly prefix-trie's `entry` and its
+//! node and value array inserts on a 60 MB trie in scattered order (cache misses and
+//! shifting); the RIB's own work (canonical attribute bytes and interning once per UPDATE,
+//! one path per prefix, no allocation per prefix) is the rest. A full export walks the trie
+//! and makes each attribute set's builder once; 1 GB/s leaves 14 ns per prefix, which needs
+//! UPDATEs kept pre-encoded per attribute set rather than tuning. The incremental export
+//! ([`Rib::export_changes_to`]) is what a daemon runs all the time: one lookup per changed
+//! prefix for all groups, attributes encoded once per set for groups of the same shape, and
+//! a group's bytes shared by all its members.
 
 #![forbid(unsafe_code)]
 
