@@ -11,6 +11,16 @@ runs in its own namespace bgpi-<name> and has one veth pair per session:
   k=3 bgpd configured with a wrong peer AS                k=4 TCP-MD5 matching keys
   k=5 TCP-MD5 mismatched keys   k=6 iBGP route-reflector client (BIRD, ExaBGP)
 Session k of daemon i: 169.254.(10*i+k).1/30 (bgpd) / .2 (peer), fd00:0:i:k::1/64 / ::2.
+
+Graceful restart (6d), last because it restarts the daemon: every daemon announces the
+capability with a 30 s Restart Time. bgpd is a helper on k=1 (IPv6) and not on k=0 (IPv4,
+graceful_restart_helper = false: 4b needs a plain session end, and ExaBGP closes without a
+NOTIFICATION when GR is negotiated). The daemon is killed with SIGKILL (no NOTIFICATION);
+bgpd must keep its IPv6 route, stale, and withdraw the IPv4 one; the downstream observer
+must keep the IPv6 route; the daemon is started again so that it sets the Forwarding State
+bit (BIRD -R with a short "graceful restart wait", FRR preserve-fw-state, GoBGP -r with a
+short deferral time, ExaBGP always), bgpd keeps the route stale until the daemon's
+End-of-RIB, and then the route is fresh and the daemon has bgpd's routes again.
 """
 import atexit
 import json
@@ -34,6 +44,7 @@ CLUSTER_ID = "10.255.0.100"
 HOLD = 9
 WRONG_AS = 64999
 OWN4, OWN6 = "192.0.2.0/24", "2001:db8:ffff::/48"
+GR_TIME = 30  # Restart Time the daemons announce (s)
 
 DAEMONS = ["bird", "frr", "gobgp", "openbgpd", "exabgp"]
 IDX = {d: i + 1 for i, d in enumerate(DAEMONS)}
@@ -52,6 +63,7 @@ SCENARIOS = [
     ("6a", "4-octet AS"),
     ("6b", "route refresh from peer"),
     ("6c", "graceful restart capability"),
+    ("6d", "graceful restart: peer killed → routes kept stale, then refreshed"),
     ("7a", "TCP-MD5 matching keys"),
     ("7b", "TCP-MD5 mismatched keys"),
     ("8", "ExaBGP unusual messages"),
@@ -225,6 +237,12 @@ class Daemon:
         self.dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.dir, 0o777)
 
+    restarts = 0  # times start() ran again after a kill (6d)
+
+    def pname(self, base):
+        """Process (and log file) name of this start: BASE, then BASE.2, BASE.3 ..."""
+        return base if not self.restarts else f"{base}.{self.restarts + 1}"
+
     def peer_addr(self, k):  # bgpd's address as seen by the daemon
         return addr(self.i, k, 1)
 
@@ -255,13 +273,14 @@ protocol bgp s{k} {{
   local {self.my_addr(k)} as {DUT_AS if ibgp else self.asn};
   neighbor {self.peer_addr(k)} as {DUT_AS};
   hold time {HOLD}; connect retry time 2; error wait time 1, 2;
-  graceful restart on; enable route refresh on;
+  graceful restart on; graceful restart time {GR_TIME}; enable route refresh on;
   {pw}
   {fam} {{ import all; export {exp}; {extra} }};
 }}""")
         conf = f"""
 log "{self.dir}/bird.log" all;
 router id {self.rid};
+graceful restart wait 8;
 protocol device {{ scan time 2; }}
 protocol static st4 {{ ipv4; route {prefix_of('bird', 'p')} blackhole; }}
 protocol static st6 {{ ipv6; route {prefix_of('bird', 'p', True)} blackhole; }}
@@ -285,8 +304,11 @@ filter ex_rr {{
 }}
 """ + "\n".join(sess)
         (self.dir / "bird.conf").write_text(conf)
-        spawn("bird", ["/usr/sbin/bird", "-f", "-c", str(self.dir / "bird.conf"),
-                       "-s", str(self.dir / "bird.ctl")], self.ns)
+        # Started again after a kill: graceful restart recovery (-R), which sets the R and
+        # Forwarding State bits.
+        spawn(self.pname("bird"), ["/usr/sbin/bird", "-f", "-c", str(self.dir / "bird.conf"),
+                                   "-s", str(self.dir / "bird.ctl")] + (["-R"] if self.restarts else []),
+              self.ns)
 
     def c(self, *args):
         return sh("/usr/sbin/birdc", "-s", str(self.dir / "bird.ctl"), *args, ns=self.ns)[1]
@@ -384,6 +406,8 @@ router bgp {self.asn}
  no bgp network import-check
  no bgp default ipv4-unicast
  bgp graceful-restart
+ bgp graceful-restart restart-time {GR_TIME}
+ bgp graceful-restart preserve-fw-state
 {chr(10).join(nb)}
  address-family ipv4 unicast
   network {prefix_of('frr', 'p')} route-map RICH
@@ -398,7 +422,7 @@ router bgp {self.asn}
 !
 """
         (self.dir / "frr.conf").write_text(conf)
-        spawn("frr", ["/usr/lib/frr/bgpd", "-Z", "-n", "-S", "-u", "root", "-g", "root",
+        spawn(self.pname("frr"), ["/usr/lib/frr/bgpd", "-Z", "-n", "-S", "-u", "root", "-g", "root",
                       "-f", str(self.dir / "frr.conf"), "-i", str(self.dir / "bgpd.pid"),
                       "--vty_socket", str(self.dir)], self.ns)
 
@@ -493,7 +517,10 @@ class GoBgp(Daemon):
     local-address = "{self.my_addr(k)}"
   [neighbors.graceful-restart.config]
     enabled = true
-    restart-time = 120
+    restart-time = {GR_TIME}
+    # Restarted with -r, GoBGP holds its UPDATEs until every GR peer sent End-of-RIB, and
+    # sessions 3 and 5 never come up: bound the wait.
+    deferral-time = 8
   [[neighbors.afi-safis]]
     [neighbors.afi-safis.config]
       afi-safi-name = "{fam}"
@@ -501,9 +528,10 @@ class GoBgp(Daemon):
       enabled = true
 """)
         (self.dir / "gobgpd.toml").write_text("\n".join(lines))
-        spawn("gobgpd", ["/usr/bin/gobgpd", "-f", str(self.dir / "gobgpd.toml"), "-p", "-l",
-                         "debug", "--log-plain", "--api-hosts", "127.0.0.1:50051",
-                         "--pprof-disable"], self.ns)
+        # Started again after a kill: -r flags the restart (R and Forwarding State bits).
+        spawn(self.pname("gobgpd"), ["/usr/bin/gobgpd", "-f", str(self.dir / "gobgpd.toml"), "-p", "-l",
+                                     "debug", "--log-plain", "--api-hosts", "127.0.0.1:50051",
+                                     "--pprof-disable"] + (["-r"] if self.restarts else []), self.ns)
         self.announced = False
 
     def c(self, *args):
@@ -636,7 +664,7 @@ allow to any
         (self.dir / "bgpd.conf").write_text(conf)
         os.chmod(self.dir / "bgpd.conf", 0o600)
         Path("/run/openbgpd").mkdir(parents=True, exist_ok=True)  # chroot of the privsep children
-        spawn("openbgpd", ["/usr/sbin/bgpd", "-d", "-v", "-f", str(self.dir / "bgpd.conf")],
+        spawn(self.pname("openbgpd"), ["/usr/sbin/bgpd", "-d", "-v", "-f", str(self.dir / "bgpd.conf")],
               self.ns)
         self.added = False
 
@@ -750,7 +778,7 @@ class ExaBgp(Daemon):
   peer-as {DUT_AS};
   hold-time {HOLD};
   {pw}
-  capability {{ route-refresh enable; graceful-restart 120; asn4 enable; }}
+  capability {{ route-refresh enable; graceful-restart {GR_TIME}; asn4 enable; }}
   family {{ {fam} }}
   api {{ processes [ api ]; receive {{ parsed; update; notification; open; }} neighbor-changes; }}
   static {{ {routes}
@@ -767,7 +795,7 @@ class ExaBgp(Daemon):
                                   "exabgp.tcp.port": "179", "exabgp.log.destination": str(self.dir / "exabgp.log"),
                                   "exabgp.log.level": "INFO", "exabgp.api.cli": "false",
                                   "exabgp.tcp.delay": "0"})
-        spawn("exabgp", ["/usr/sbin/exabgp", str(self.dir / "exabgp.conf")], self.ns, env=env)
+        spawn(self.pname("exabgp"), ["/usr/sbin/exabgp", str(self.dir / "exabgp.conf")], self.ns, env=env)
 
     def send(self, line):
         with open(self.cmd, "a") as f:
@@ -908,8 +936,12 @@ default = "reject"
                 e.append(f"asn = {WRONG_AS if k == 3 else ASN[d]}")
             if k == 1:
                 e.append('families = ["ipv6-unicast"]')
-            if k == 0 or k == 1:
-                e.append("graceful_restart = true")
+            if k == 0:
+                # 4b (peer goes down → withdrawn) needs a plain session end; 6d checks
+                # that this session's routes go at once while k=1's are kept.
+                e += ["graceful_restart = true", "graceful_restart_helper = false"]
+            if k == 1:
+                e += ["graceful_restart = true", f"stale_path_time = {GR_TIME}"]
             if k == 2:
                 e.append("passive = true")
             if k in (4, 5):
@@ -1129,6 +1161,81 @@ def hold_timer(dm, obs):
            f"notifications_sent={sent}; {obs.name} withdrew={bool(gone)}")
 
 
+def kill_daemon(dm):
+    """SIGKILL every process in the daemon's namespace (no NOTIFICATION can be sent) and
+    reap them."""
+    _, pids, _ = sh("ip", "netns", "pids", dm.ns)
+    for pid in pids.split():
+        try:
+            os.kill(int(pid), signal.SIGKILL)
+        except (ProcessLookupError, ValueError):
+            pass
+    gone = wait_for(lambda: not sh("ip", "netns", "pids", dm.ns)[1].strip(), 10, step=0.1)
+    for _, p in PROCS:
+        p.poll()
+    return bool(gone)
+
+
+def graceful_restart(dm, obs):
+    """6d: the daemon is killed and started again; bgpd helps it through (RFC 4724 §4.2)."""
+    d, i = dm.name, dm.i
+    peer6, peer4 = addr(i, 1, 2), addr(i, 0, 2)
+    p6, p4 = prefix_of(d, "p", True), prefix_of(d, "p")
+
+    def path(prefix, peer):
+        return next((p for p in bgpd_paths(prefix) if p.get("from") == peer), None)
+
+    def restart_phase(peer):
+        gr = (bgpd_neighbor(peer) or {}).get("graceful_restart")
+        return gr.get("phase") if gr else None
+
+    up = wait_for(lambda: dm.established(1) and bgpd_state(peer6) == "Established"
+                  and (path(p6, peer6) or {}).get("stale") is False and path(p4, peer4)
+                  and obs.route(p6) is not None, 40)
+    if not up:
+        record(d, "6d", "fail", f"precondition: session 1 up with {p6} fresh at bgpd and {obs.name}: "
+               f"bgpd state={bgpd_state(peer6)} path={path(p6, peer6)} {obs.name} sees {obs.route(p6)}")
+        return
+    probs = []
+    t0 = time.monotonic()
+    if not kill_daemon(dm):
+        probs.append("the daemon's processes did not die")
+    # Away: the IPv6 route (helper on) is kept stale and still advertised; the IPv4 one
+    # (helper off on k=0) is withdrawn.
+    kept = wait_for(lambda: restart_phase(peer6) == "restarting"
+                    and (path(p6, peer6) or {}).get("stale") is True, 15)
+    if not kept:
+        probs.append(f"while away: bgpd phase={restart_phase(peer6)} path={path(p6, peer6)}")
+    if obs.route(p6) is None:
+        probs.append(f"while away: {obs.name}({obs.tool}) lost {p6}")
+    if not wait_for(lambda: path(p4, peer4) is None, 15):
+        probs.append(f"while away: {p4} from k=0 (helper off) still there: {path(p4, peer4)}")
+    away = time.monotonic() - t0
+    dm.restarts += 1
+    dm.start()
+    # Back: the session is Established again, End-of-RIB ended the restart, the route is
+    # fresh, and the restarted daemon has bgpd's routes again (its own tool).
+    # (dm.established() also re-adds what GoBGP and OpenBGPD hold only through their API.)
+    back = wait_for(lambda: dm.established(1) and bgpd_state(peer6) == "Established"
+                    and restart_phase(peer6) is None
+                    and (path(p6, peer6) or {}).get("stale") is False, 60)
+    took = time.monotonic() - t0
+    if not back:
+        probs.append(f"after the restart: bgpd state={bgpd_state(peer6)} phase={restart_phase(peer6)} "
+                     f"path={path(p6, peer6)}")
+    if obs.route(p6) is None:
+        probs.append(f"after the restart: {obs.name}({obs.tool}) lacks {p6}")
+    if not wait_for(lambda: dm.route(OWN6), 20):
+        probs.append(f"after the restart: {dm.tool} lacks bgpd's {OWN6}")
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", bgpd_log())
+    until_eor = re.search(rf"the peer is back; its stale routes stay until End-of-RIB peer={re.escape(peer6)}", plain)
+    how = ("Forwarding State bit set: kept stale until its End-of-RIB" if until_eor else
+           "back without the Forwarding State bit: stale route dropped, then learnt again")
+    log(f"6d {d}: away {away:.1f}s, back and refreshed after {took:.1f}s ({how})")
+    record(d, "6d", "fail" if probs else "pass",
+           "; ".join(probs) if probs else f"{how}, fresh {took:.0f} s after the kill")
+
+
 def route_reflector(ds):
     bird, exa = ds["bird"], ds["exabgp"]
     ok_up = wait_for(lambda: bird.established(6) and exa.established(6), 30)
@@ -1341,6 +1448,8 @@ NA = {
     ("openbgpd", "3"): "RR clients are BIRD and ExaBGP (per-session local AS needed)",
     ("bird", "8"): "ExaBGP-only scenario", ("frr", "8"): "ExaBGP-only scenario (FRR is the receiver)",
     ("gobgp", "8"): "ExaBGP-only scenario", ("openbgpd", "8"): "ExaBGP-only scenario",
+    ("openbgpd", "6d"): "OpenBGPD is a receiving speaker only: its capability lists no family "
+                        "(Restart Time 0), so there is nothing to keep across its restart",
 }
 
 
@@ -1393,6 +1502,15 @@ def main():
         log(f"--- hold timer {d}")
         obs = observers[0] if observers[0].name != d else observers[1]
         hold_timer(ds[d], obs)
+    for d in DAEMONS:
+        if (only and d not in only) or (d, "6d") in NA:
+            continue
+        log(f"--- graceful restart {d}")
+        obs = observers[0] if observers[0].name != d else observers[1]
+        try:
+            graceful_restart(ds[d], obs)
+        except Exception as e:  # noqa: BLE001
+            record(d, "6d", "fail", f"runner error: {e!r}")
     for (d, sid), reason in NA.items():
         RESULTS.setdefault((d, sid), ("n/a", reason))
         if (d, sid) in NA:
