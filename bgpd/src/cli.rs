@@ -643,6 +643,46 @@ mod tests {
     }
 
     #[test]
+    fn neighbor_detail_shows_a_restart_in_progress() {
+        let n: Neighbor = serde_json::from_value(serde_json::json!({
+            "address": "192.0.2.2",
+            "asn": 65002,
+            "state": "Active",
+            "graceful_restart_helper": true,
+            "graceful_restart": {
+                "phase": "restarting",
+                "families": ["IPv4 unicast"],
+                "expires_in_secs": 42,
+                "stale_routes": 3
+            }
+        }))
+        .unwrap();
+        let text = neighbor_detail(&n);
+        assert!(text.contains("  Graceful restart helper: on\n"), "{text}");
+        assert!(
+            text.contains(
+                "  Graceful restart: the peer is restarting; its routes are kept until it is \
+                 back (3 stale best routes, families IPv4 unicast; removed in 42 s at the latest)\n"
+            ),
+            "{text}"
+        );
+        // An older daemon sends neither field.
+        let old: Neighbor = serde_json::from_value(serde_json::json!({"asn": 1})).unwrap();
+        assert!(neighbor_detail(&old).contains("helper: off"));
+    }
+
+    #[test]
+    fn stale_paths_are_marked_s() {
+        let mut p = PathEntry {
+            status: "best".into(),
+            ..PathEntry::default()
+        };
+        assert_eq!(status_code(&p), "*>");
+        p.stale = true;
+        assert_eq!(status_code(&p), "S*>");
+    }
+
+    #[test]
     fn tables_align_and_trim() {
         let mut t = Table::new(&[("A", false), ("Count", true), ("C", false)]);
         t.row(vec!["long value".into(), "7".into(), String::new()]);
