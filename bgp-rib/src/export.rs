@@ -39,7 +39,7 @@ use std::net::Ipv4Addr;
 
 use bgp_wire::{
     AttrFlags, AttrType, AttrValue, Attribute, EncodeError, Family, FamilySet, Nlri, SessionParams,
-    UpdateBuilder,
+    UpdateBuilder, rewrite_next_hops,
 };
 use bytes::{Bytes, BytesMut};
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
@@ -146,6 +146,8 @@ pub(crate) struct Group {
     /// Builders (attributes encoded once) per exported set, kept across export passes.
     builders: HashMap<BuilderKey, Option<u32>, IdHash>,
     builder_list: Vec<UpdateBuilder>,
+    /// Per builder: the set it encodes and the next hop it carries.
+    builder_meta: Vec<(BuilderKey, NextHopAddr)>,
     /// Buffers and memo of the export passes, kept for the next one.
     entries: Vec<(u32, Nlri)>,
     sorted: Vec<(u32, Nlri)>,
@@ -229,6 +231,7 @@ struct Exporter {
     own_v6: PrefixSet<Ipv6Net>,
     builders: HashMap<BuilderKey, Option<u32>, IdHash>,
     builder_list: Vec<UpdateBuilder>,
+    builder_meta: Vec<(BuilderKey, NextHopAddr)>,
     /// Builders of policy-modified sets, used in this pass only (index `u32::MAX - i`).
     uncached: Vec<UpdateBuilder>,
     /// (builder index, prefix) to announce.
@@ -255,6 +258,9 @@ struct Exporter {
 const MEMO_ARRAY_PASS: usize = 4096;
 
 const NOT_EXPORTED: u32 = u32::MAX;
+
+/// A next hop in a leader group's UPDATEs (encoded) and the one a follower needs there.
+type NextHopSwap = (Vec<u8>, Vec<u8>);
 
 impl Exporter {
     /// Whether the group was last sent `prefix`; `slot` is its trie value, if any.
@@ -369,9 +375,11 @@ impl Exporter {
                 }
             },
         };
-        let idx = b.map(|b| {
+        let idx = b.and_then(|b| {
+            let nh = next_hop?;
             self.builder_list.push(b);
-            (self.builder_list.len() - 1) as u32
+            self.builder_meta.push((k, nh));
+            Some((self.builder_list.len() - 1) as u32)
         });
         self.builders.insert(k, idx);
         idx
@@ -459,8 +467,57 @@ impl Exporter {
         b
     }
 
-    /// Encodes what the pass decided and puts the group's state back.
-    fn finish(mut self, rib: &mut Rib, group: GroupId) -> Result<ExportBatch, RibError> {
+    /// If this pass's UPDATEs are `leader`'s with other next hops (same shape, the same
+    /// withdrawals, the same prefixes from the same sets in the same order), the next-hop
+    /// substitutions (encoded, leader's → ours) that make them.
+    fn copy_of(&self, leader: &Exporter) -> Option<Vec<NextHopSwap>> {
+        if self.shape != leader.shape
+            || self.family != leader.family
+            || self.error.is_some()
+            || leader.error.is_some()
+            || !self.uncached.is_empty()
+            || !leader.uncached.is_empty()
+            || self.entries.len() != leader.entries.len()
+            || self.withdrawn != leader.withdrawn
+        {
+            return None;
+        }
+        let mut map: Vec<(NextHopAddr, NextHopAddr)> = Vec::new();
+        for (&(b, n), &(lb, ln)) in self.entries.iter().zip(&leader.entries) {
+            if n != ln {
+                return None;
+            }
+            let (key, nh) = self.builder_meta.get(b as usize)?;
+            let (lkey, lnh) = leader.builder_meta.get(lb as usize)?;
+            if key != lkey {
+                return None;
+            }
+            match map.iter().find(|m| m.0 == *lnh) {
+                Some(m) if m.1 != *nh => return None,
+                Some(_) => {}
+                None => map.push((*lnh, *nh)),
+            }
+        }
+        let encoded: Vec<NextHopSwap> = map
+            .into_iter()
+            .filter(|(from, to)| from != to)
+            .map(|(from, to)| (next_hop_octets(from), next_hop_octets(to)))
+            .collect();
+        encoded
+            .iter()
+            .all(|(from, to)| from.len() == to.len())
+            .then_some(encoded)
+    }
+
+    /// Encodes what the pass decided (or, with `copy`, takes the leader's UPDATEs and
+    /// rewrites their next hops: see [`Exporter::copy_of`]) and puts the group's state
+    /// back.
+    fn finish(
+        mut self,
+        rib: &mut Rib,
+        group: GroupId,
+        copy: Option<(&ExportBatch, &[NextHopSwap])>,
+    ) -> Result<ExportBatch, RibError> {
         let params = self.key.session;
         let mut batch = ExportBatch {
             suppressed: self.suppressed,
@@ -473,9 +530,28 @@ impl Exporter {
                 .saturating_add(4096),
         );
         let mut spare: Vec<(u32, Nlri)> = Vec::new();
+        let mut copied = None;
+        if let Some((leader, map)) = copy {
+            let mut bytes = BytesMut::from(&leader.messages[..]);
+            let ok = rewrite_next_hops(&mut bytes, |old| {
+                map.iter().find(|m| m.0 == old).map(|m| m.1.clone())
+            });
+            if ok {
+                copied = Some(ExportBatch {
+                    messages: bytes.freeze(),
+                    message_count: leader.message_count,
+                    announced: leader.announced,
+                    withdrawn: leader.withdrawn,
+                    suppressed: self.suppressed,
+                });
+            }
+        }
         let result = (|| -> Result<(), RibError> {
             if let Some(e) = self.error.take() {
                 return Err(e);
+            }
+            if copied.is_some() {
+                return Ok(());
             }
             if !self.withdrawn.is_empty() {
                 batch.withdrawn = self.withdrawn.len();
@@ -548,6 +624,9 @@ impl Exporter {
             Ok(())
         })();
         batch.messages = out.freeze();
+        if let Some(c) = copied {
+            batch = c;
+        }
         let g = rib.group_mut(group)?;
         let v6 = usize::from(self.family == Family::IPV6_UNICAST);
         if let Some(c) = g.counts.get_mut(v6) {
@@ -558,9 +637,11 @@ impl Exporter {
         if self.builder_list.len() > BUILDER_CACHE_MAX {
             self.builders = HashMap::default();
             self.builder_list = Vec::new();
+            self.builder_meta = Vec::new();
         }
         g.builders = self.builders;
         g.builder_list = self.builder_list;
+        g.builder_meta = self.builder_meta;
         // Buffers for the next pass, unless a full table made them large.
         let keep = |v: &mut Vec<(u32, Nlri)>| {
             v.clear();
@@ -652,6 +733,7 @@ impl Rib {
                     counts: [0; 2],
                     builders: HashMap::default(),
                     builder_list: Vec::new(),
+                    builder_meta: Vec::new(),
                     entries: Vec::new(),
                     sorted: Vec::new(),
                     memo: HashMap::default(),
@@ -716,7 +798,7 @@ impl Rib {
             full_walk::<Ipv6Net>(self, &mut tables, &mut ex);
         }
         self.tables = tables;
-        ex.finish(self, group)
+        ex.finish(self, group, None)
     }
 
     /// UPDATEs for `group` that carry out `changes` (as returned by the import calls):
@@ -793,11 +875,36 @@ impl Rib {
                 offer_changes::<Ipv6Net>(self, &mut tables, &mut exporters, changes);
             }
             self.tables = tables;
-            for (i, ex) in exporters {
+            // A group whose UPDATEs are an earlier group's with another next hop copies
+            // them and rewrites the next hops instead of encoding them again.
+            let mut plan: Vec<Option<(usize, Vec<NextHopSwap>)>> = Vec::new();
+            for (j, (_, ex)) in exporters.iter().enumerate() {
+                let found = exporters
+                    .iter()
+                    .take(j)
+                    .enumerate()
+                    .find_map(|(i, (_, l))| {
+                        if plan.get(i).is_some_and(Option::is_some) {
+                            return None;
+                        }
+                        ex.copy_of(l).map(|m| (i, m))
+                    });
+                plan.push(found);
+            }
+            let mut finished: Vec<Option<ExportBatch>> = Vec::new();
+            for ((i, ex), copy) in exporters.into_iter().zip(plan) {
                 let Some(&group) = groups.get(i) else {
+                    finished.push(None);
                     continue;
                 };
-                let done = ex.finish(self, group);
+                let leader = copy.as_ref().and_then(|(l, m)| {
+                    finished
+                        .get(*l)
+                        .and_then(Option::as_ref)
+                        .map(|b| (b, m.as_slice()))
+                });
+                let done = ex.finish(self, group, leader);
+                finished.push(done.as_ref().ok().cloned());
                 if let Some(r) = results.get_mut(i) {
                     match (done, r) {
                         (Ok(b), Ok((out, parts))) => {
@@ -838,6 +945,7 @@ impl Rib {
             // Entries of freed sets pile up; start over.
             g.builders.clear();
             g.builder_list.clear();
+            g.builder_meta.clear();
         }
         let count = g.counts[0] + g.counts[1];
         let other = if family == Family::IPV6_UNICAST {
@@ -862,6 +970,7 @@ impl Rib {
             own_v6: core::mem::take(&mut g.own_v6),
             builders: core::mem::take(&mut g.builders),
             builder_list: core::mem::take(&mut g.builder_list),
+            builder_meta: core::mem::take(&mut g.builder_meta),
             uncached: Vec::new(),
             entries: core::mem::take(&mut g.entries),
             sorted: core::mem::take(&mut g.sorted),
@@ -1025,6 +1134,20 @@ impl Rib {
     }
 }
 
+/// A next hop as the NEXT_HOP attribute or MP_REACH_NLRI carries it.
+fn next_hop_octets(nh: NextHopAddr) -> Vec<u8> {
+    match nh {
+        NextHopAddr::V4(a) => a.octets().to_vec(),
+        NextHopAddr::V6 { global, link_local } => {
+            let mut v = global.octets().to_vec();
+            if let Some(l) = link_local {
+                v.extend_from_slice(&l.octets());
+            }
+            v
+        }
+    }
+}
+
 fn raw(type_code: AttrType, value: &[u8]) -> AttrValue {
     AttrValue::Raw {
         type_code,
@@ -1151,20 +1274,27 @@ fn offer_changes<P: Pfx>(
     order.dedup();
     for prefix in order {
         let net: IpNet = prefix.into();
-        let Some(slot) = map.get_mut(&prefix) else {
+        // One lookup serves the offers and, for a prefix kept only for its withdrawal,
+        // the removal.
+        let prefix_trie::map::Entry::Occupied(mut entry) = map.entry(prefix) else {
             for (_, ex) in exporters.iter_mut() {
                 ex.offer(rib, &mut shared, net, None, None);
             }
             continue;
         };
+        let slot = entry.get_mut();
         let best = tbl::best(lists.get(slot));
         for (_, ex) in exporters.iter_mut() {
             ex.offer(rib, &mut shared, net, best, Some(&mut *slot));
         }
         if slot.is_empty() && slot.out() == 0 {
-            map.remove(&prefix);
+            entry.remove();
             *tombs = tombs.saturating_sub(1);
         }
+    }
+    if map.is_empty() {
+        // Give the trie's arrays back (removal through an entry keeps the nodes).
+        *map = prefix_trie::PrefixMap::new();
     }
 }
 

@@ -12,6 +12,7 @@
 mod common;
 
 use bgp_rib::{Change, GroupId, PeerConfig, PeerId, Rib};
+use bgp_wire::{Message, SessionParams, decode};
 use common::*;
 use ipnet::IpNet;
 use std::net::{IpAddr, Ipv4Addr};
@@ -130,9 +131,19 @@ fn groups_beyond_the_trie_bits_keep_their_own_record() {
         &[65001],
         &["10.1.0.0/16", "10.2.0.0/16", "10.3.0.0/16"],
     );
-    for r in rib.export_changes_to(&groups, &ch) {
+    // Every group's UPDATE carries its own address as next hop (groups after the first
+    // copy the first one's UPDATE and rewrite the next hop).
+    let params = SessionParams::default()
+        .with_four_octet_as(true)
+        .with_external(true);
+    for (i, r) in rib.export_changes_to(&groups, &ch).into_iter().enumerate() {
         let r = r.unwrap();
         assert_eq!((r.announced, r.message_count), (3, 1));
+        let Message::Update(u) = decode(r.messages.clone(), &params).unwrap() else {
+            panic!("not an UPDATE");
+        };
+        assert_eq!(u.next_hop(), Some(Ipv4Addr::new(10, 0, 1, 10 + i as u8)));
+        assert_eq!(u.announced().count(), 3);
     }
     let ch = rib.withdraw(src, [nlri("10.2.0.0/16")]).unwrap();
     for r in rib.export_changes_to(&groups, &ch) {

@@ -386,6 +386,95 @@ enum Patch {
     },
 }
 
+/// Rewrites, in place, the next hop of every UPDATE in `messages` (concatenated, as an
+/// [`UpdateBuilder`] writes them) through `map`: the NEXT_HOP attribute and the next hop
+/// field of MP_REACH_NLRI. A next hop `map` returns `None` for stays; a replacement must
+/// have the same encoded length. Returns `false`, with `messages` possibly half
+/// rewritten, if the bytes are not well-formed UPDATEs or a replacement does not fit.
+///
+/// Export uses it to give a second peer the UPDATEs made for a first one when the two
+/// differ only in the next hop (their own address, with next-hop-self): copying and
+/// patching is much cheaper than encoding again.
+pub fn rewrite_next_hops(messages: &mut [u8], map: impl Fn(&[u8]) -> Option<Vec<u8>>) -> bool {
+    let mut at = 0;
+    while at < messages.len() {
+        let Some(len) = read_u16(messages, at + 16) else {
+            return false;
+        };
+        if len < HEADER_LEN + 4 || messages.get(at + 18) != Some(&MessageType::UPDATE.0) {
+            return false;
+        }
+        let Some(msg) = messages.get_mut(at..at + len) else {
+            return false;
+        };
+        if !rewrite_one(msg, &map) {
+            return false;
+        }
+        at += len;
+    }
+    true
+}
+
+fn read_u16(b: &[u8], at: usize) -> Option<usize> {
+    let v = b.get(at..at + 2)?;
+    Some(usize::from(u16::from_be_bytes([*v.first()?, *v.get(1)?])))
+}
+
+/// [`rewrite_next_hops`] for one UPDATE message.
+fn rewrite_one(msg: &mut [u8], map: &impl Fn(&[u8]) -> Option<Vec<u8>>) -> bool {
+    let Some(wlen) = read_u16(msg, HEADER_LEN) else {
+        return false;
+    };
+    let attrs_len_at = HEADER_LEN + 2 + wlen;
+    let Some(alen) = read_u16(msg, attrs_len_at) else {
+        return false;
+    };
+    let mut at = attrs_len_at + 2;
+    let end = at + alen;
+    if end > msg.len() {
+        return false;
+    }
+    while at < end {
+        let (Some(&flags), Some(&type_code)) = (msg.get(at), msg.get(at + 1)) else {
+            return false;
+        };
+        let (hdr, len) = if flags & AttrFlags::EXTENDED_LENGTH != 0 {
+            match read_u16(msg, at + 2) {
+                Some(l) => (4, l),
+                None => return false,
+            }
+        } else {
+            match msg.get(at + 2) {
+                Some(&l) => (3, usize::from(l)),
+                None => return false,
+            }
+        };
+        let value = at + hdr;
+        let field = if type_code == AttrType::NEXT_HOP.0 {
+            Some(value..value + len)
+        } else if type_code == AttrType::MP_REACH_NLRI.0 {
+            // AFI (2), SAFI (1), length of next hop (1), next hop.
+            msg.get(value + 3)
+                .map(|&l| value + 4..value + 4 + usize::from(l))
+        } else {
+            None
+        };
+        if let Some(field) = field {
+            let Some(old) = msg.get(field.clone()) else {
+                return false;
+            };
+            if let Some(new) = map(old) {
+                match msg.get_mut(field) {
+                    Some(dst) if dst.len() == new.len() => dst.copy_from_slice(&new),
+                    _ => return false,
+                }
+            }
+        }
+        at = value + len;
+    }
+    at == end
+}
+
 /// A copy of encoded attributes with the 4-octet NEXT_HOP value replaced; `None` if
 /// there is no well-formed NEXT_HOP.
 fn replace_next_hop(attrs: &[u8], value: [u8; 4]) -> Option<Bytes> {

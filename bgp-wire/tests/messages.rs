@@ -620,3 +620,79 @@ fn builder_with_another_next_hop_encodes_like_a_new_builder() {
     let withdraw = UpdateBuilder::withdraw(&p4(), Family::IPV4_UNICAST);
     assert!(withdraw.with_next_hop(&v4("192.0.2.1")).is_none());
 }
+
+#[test]
+fn next_hops_are_rewritten_in_place_in_encoded_updates() {
+    let attrs = vec![
+        Attribute::new(AttrValue::Origin(Origin::Igp)),
+        Attribute::new(AttrValue::AsPath(AsPath::sequence(100_000..100_080))),
+    ];
+    let v4 = |s: &str| -> Ipv4Addr { s.parse().unwrap() };
+    let mut out = BytesMut::new();
+    let prefixes: Vec<Nlri> = (0..2000u32)
+        .map(|i| Nlri::new(format!("10.{}.{}.0/24", i / 256, i % 256).parse().unwrap()))
+        .collect();
+    let classic = UpdateBuilder::announce(
+        &p4(),
+        Family::IPV4_UNICAST,
+        NextHop::V4(v4("192.0.2.1")),
+        &attrs,
+    )
+    .unwrap();
+    let n = classic.encode(prefixes.clone(), &mut out).unwrap();
+    assert!(n >= 2);
+    let six: std::net::Ipv6Addr = "2001:db8::1".parse().unwrap();
+    let mp = UpdateBuilder::announce(
+        &p4(),
+        Family::IPV6_UNICAST,
+        NextHop::V6 {
+            global: six,
+            link_local: None,
+        },
+        &attrs,
+    )
+    .unwrap();
+    mp.encode([Nlri::new("2001:db8:1::/48".parse().unwrap())], &mut out)
+        .unwrap();
+    let new6: std::net::Ipv6Addr = "2001:db8::99".parse().unwrap();
+    let ok = bgp_wire::rewrite_next_hops(&mut out, |old| {
+        if old == v4("192.0.2.1").octets() {
+            Some(v4("198.51.100.7").octets().to_vec())
+        } else if old == six.octets() {
+            Some(new6.octets().to_vec())
+        } else {
+            None
+        }
+    });
+    assert!(ok);
+    let mut all = out.freeze();
+    let mut seen = 0;
+    while !all.is_empty() {
+        let len = u16::from_be_bytes([all[16], all[17]]) as usize;
+        let Message::Update(u) = decode(all.split_to(len), &p4()).unwrap() else {
+            panic!("not an UPDATE")
+        };
+        match u.mp_reach() {
+            Some(m) => assert_eq!(
+                m.next_hop(),
+                NextHop::V6 {
+                    global: new6,
+                    link_local: None
+                }
+            ),
+            None => assert_eq!(u.next_hop(), Some(v4("198.51.100.7"))),
+        }
+        seen += 1;
+    }
+    assert_eq!(seen, n + 1);
+    // A replacement of another length, or bytes that are not UPDATEs, are refused.
+    let mut again = BytesMut::new();
+    classic.encode(prefixes, &mut again).unwrap();
+    assert!(!bgp_wire::rewrite_next_hops(&mut again, |_| Some(vec![
+        1, 2, 3
+    ])));
+    let mut junk = BytesMut::from(&keepalive()[..]);
+    assert!(!bgp_wire::rewrite_next_hops(&mut junk, |_| None));
+    let mut short = BytesMut::from(&[0xffu8; 10][..]);
+    assert!(!bgp_wire::rewrite_next_hops(&mut short, |_| None));
+}

@@ -390,9 +390,20 @@ proptest! {
             let at = 19 + i.index(m.len() - 19);
             m[at] = v;
         }
+        // The next-hop rewriter walks the same bytes without decoding them first.
+        let mut copy = m.clone();
+        let _ = bgp_wire::rewrite_next_hops(&mut copy, |old| Some(vec![0; old.len()]));
         if let Ok(Message::Update(view)) = decode(Bytes::from(m), &p) {
             let _ = view.to_update();
             let _ = view.announced().count() + view.withdrawn_all().count();
         }
+    }
+
+    #[test]
+    fn rewriting_next_hops_of_arbitrary_bytes_never_panics(
+        data in prop::collection::vec(any::<u8>(), 0..600),
+    ) {
+        let mut m = data;
+        let _ = bgp_wire::rewrite_next_hops(&mut m, |old| Some(vec![7; old.len()]));
     }
 }
