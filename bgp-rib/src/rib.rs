@@ -235,6 +235,8 @@ pub(crate) struct Scratch {
     verdict: Verdict,
     /// Import outcomes of the current UPDATE: rules applied → interned result.
     outcomes: Vec<(Vec<u16>, Option<AttrId>)>,
+    /// The withdrawals of the current UPDATE, sorted.
+    withdrawn: Vec<Nlri>,
     released: Vec<AttrId>,
 }
 
@@ -859,9 +861,22 @@ impl Rib {
             }
             return Ok(out);
         }
-        for n in update.withdrawn_all() {
+        // A long list of withdrawals (a peer clearing its table sends ~1,000 per UPDATE)
+        // is applied in prefix order: consecutive trie lookups then share the upper
+        // levels in cache. Withdrawals of one UPDATE are independent of each other.
+        let mut withdrawn = core::mem::take(&mut self.scratch.withdrawn);
+        withdrawn.clear();
+        withdrawn.extend(update.withdrawn_all());
+        if withdrawn.len() >= 32 {
+            withdrawn.sort_unstable_by_key(|n| n.prefix);
+        }
+        for n in withdrawn.drain(..) {
             self.withdraw_one(peer, n, &mut out.changes);
         }
+        if withdrawn.capacity() > 4096 {
+            withdrawn = Vec::new();
+        }
+        self.scratch.withdrawn = withdrawn;
         // RFC 7606 §2 "treat-as-withdraw": every announced prefix is withdrawn.
         if update.is_treat_as_withdraw() {
             for n in update.announced() {
