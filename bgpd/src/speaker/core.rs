@@ -256,12 +256,6 @@ impl Core {
                     // per UPDATE.
                     self.event(ev);
                     for _ in 0..EVENT_BATCH {
-                        // A batch also ends at one export pass worth of changes: the
-                        // prefixes just imported are then still in cache when exported
-                        // (a peer withdrawing its table sends ~1,000 per UPDATE).
-                        if self.pending.len() >= OUT_PASS {
-                            break;
-                        }
                         match events.try_recv() {
                             Ok(ev) => self.event(ev),
                             Err(_) => break,
