@@ -178,13 +178,23 @@ impl Peer {
             // termination of the old TCP session and act accordingly (when the Graceful
             // Restart Capability has been received from the peer)." ... "the previous TCP
             // session MUST be closed, and the new one retained."
+            // A connection both sides opened at the same time as the established one is
+            // an ordinary collision (RFC 4271 §6.8), resolved below, even though on loopback
+            // it can come up just after the first reached Established. So the new
+            // connection is taken as the peer's restart when its OPEN says so (Restart
+            // State bit) or when it came at least RESTART_AFTER after Established, longer
+            // than any simultaneous open takes and shorter than any restart.
             State::Established
-                if other.negotiated().is_some_and(|n| {
-                    n.peer_open
-                        .capabilities
-                        .iter()
-                        .any(|c| matches!(c, Capability::GracefulRestart(_)))
-                }) =>
+                if (restarted(open)
+                    || other.established_since().is_some_and(|at| {
+                        this_conn.since.saturating_duration_since(at) >= RESTART_AFTER
+                    }))
+                    && other.negotiated().is_some_and(|n| {
+                        n.peer_open
+                            .capabilities
+                            .iter()
+                            .any(|c| matches!(c, Capability::GracefulRestart(_)))
+                    }) =>
             {
                 let old = other_conn.id;
                 self.superseded(now, old, acts);
@@ -278,4 +288,15 @@ fn rank(state: State) -> u8 {
         State::OpenConfirm => 4,
         State::Established => 5,
     }
+}
+
+/// How long after a session reached Established a new connection from a graceful-restart
+/// peer is taken as the peer's restart even without the Restart State bit.
+const RESTART_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Whether an OPEN carries the Graceful Restart capability with the Restart State bit.
+fn restarted(open: &Open) -> bool {
+    open.capabilities
+        .iter()
+        .any(|c| matches!(c, Capability::GracefulRestart(g) if g.restart_state))
 }

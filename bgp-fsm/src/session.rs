@@ -20,6 +20,8 @@ pub(crate) struct Connection {
     pub(crate) id: ConnectionId,
     /// We initiated it (event 16) rather than accepted it (event 17).
     pub(crate) outgoing: bool,
+    /// When the session took it.
+    pub(crate) since: Instant,
 }
 
 #[derive(Clone, Copy, Default, Debug)]
@@ -342,8 +344,12 @@ impl Session {
         Some(Notified::Sent(n.clone()))
     }
 
-    fn adopt(&mut self, id: ConnectionId, outgoing: bool) {
-        self.connection = Some(Connection { id, outgoing });
+    fn adopt(&mut self, now: Instant, id: ConnectionId, outgoing: bool) {
+        self.connection = Some(Connection {
+            id,
+            outgoing,
+            since: now,
+        });
         self.open_sent = false;
     }
 
@@ -386,7 +392,7 @@ impl Session {
         outgoing: bool,
         acts: &mut Actions,
     ) {
-        self.adopt(id, outgoing);
+        self.adopt(now, id, outgoing);
         match self.config.delay_open_time {
             // "If the DelayOpen attribute is set to TRUE, the local system: stops the
             // ConnectRetryTimer (if running) and sets the ConnectRetryTimer to zero, sets
@@ -968,6 +974,12 @@ impl Session {
 
     pub(crate) fn connection_info(&self) -> Option<Connection> {
         self.connection
+    }
+
+    /// When the session reached Established (`None` when it is not).
+    pub(crate) fn established_since(&self) -> Option<Instant> {
+        self.established_at
+            .filter(|_| self.state == State::Established)
     }
 
     /// A session for a second connection to the same peer (RFC 4271 §6.8): it takes over

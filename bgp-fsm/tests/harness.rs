@@ -226,9 +226,13 @@ fn collision_with_established_session_closes_the_new_connection() {
 #[test]
 fn new_connection_from_a_graceful_restart_peer_replaces_the_established_one() {
     // A announces Graceful Restart; B is Established with it when A's new connection
-    // arrives, as after A crashed without B noticing (RFC 4724 §4.2).
+    // arrives, as after A crashed without B noticing (RFC 4724 §4.2). A restarted peer
+    // sets the Restart State bit.
     let (mut a, mut b) = ebgp_configs();
-    a.graceful_restart = Some(bgp_fsm::GracefulRestartConfig::default());
+    a.graceful_restart = Some(bgp_fsm::GracefulRestartConfig {
+        restarting: true,
+        ..bgp_fsm::GracefulRestartConfig::default()
+    });
     b.passive = true;
     let mut pair = Pair::new(Instant::now(), a, b).unwrap();
     pair.handle(Side::B, Event::ManualStart);
@@ -524,4 +528,50 @@ fn manual_stop_in_idle_cancels_the_pending_restart() {
         .filter(|l| matches!(l.action, Action::Connect))
         .count();
     assert_eq!(connects, 1);
+}
+
+#[test]
+fn a_simultaneous_open_with_a_graceful_restart_peer_is_a_collision_not_a_restart() {
+    // Both sides dialled; on B the second connection's OPEN arrives right after the first
+    // session reached Established, without the Restart State bit: RFC 4271 §6.8 applies
+    // (the new connection is closed with Cease / Connection Collision Resolution), not
+    // RFC 4724's restart rule.
+    let (mut a, mut b) = ebgp_configs();
+    a.graceful_restart = Some(bgp_fsm::GracefulRestartConfig::default());
+    b.passive = true;
+    let mut pair = Pair::new(Instant::now(), a, b).unwrap();
+    pair.handle(Side::B, Event::ManualStart);
+    pair.handle(Side::A, Event::ManualStart);
+    let old = pair.b.established().unwrap().connection().unwrap();
+    let now = pair.now;
+    let new = ConnectionId(78);
+    pair.b.handle(now, Event::TcpConnectionConfirmed(new));
+    let acts = pair
+        .b
+        .handle(now, Event::BgpOpen(new, pair.a.config().open()));
+    let n = acts
+        .notification()
+        .expect("the new connection gets a NOTIFICATION");
+    assert_eq!((n.code.0, n.subcode), (6, 7), "{n}");
+    assert_eq!(acts.closed(), [new]);
+    assert!(!acts.iter().any(|a| matches!(
+        a,
+        Action::Down {
+            was_established: true,
+            ..
+        }
+    )));
+    assert_eq!(pair.b.established().unwrap().connection(), Some(old));
+    assert_eq!(pair.b.state(), State::Established);
+
+    // The same OPEN two seconds later is the peer having restarted.
+    let later = now + Duration::from_secs(2);
+    let newer = ConnectionId(79);
+    pair.b.handle(later, Event::TcpConnectionConfirmed(newer));
+    let acts = pair
+        .b
+        .handle(later, Event::BgpOpen(newer, pair.a.config().open()));
+    assert_eq!(acts.notification(), None);
+    assert_eq!(acts.closed(), [old]);
+    assert_eq!(pair.b.session().connection(), Some(newer));
 }
