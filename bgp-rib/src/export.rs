@@ -531,7 +531,13 @@ impl Exporter {
         );
         let mut spare: Vec<(u32, Nlri)> = Vec::new();
         let mut copied = None;
-        if let Some((leader, map)) = copy {
+        if let Some((leader, [])) = copy {
+            // Same next hops too (e.g. only withdrawals): the same bytes, shared.
+            copied = Some(ExportBatch {
+                suppressed: self.suppressed,
+                ..leader.clone()
+            });
+        } else if let Some((leader, map)) = copy {
             let mut bytes = BytesMut::from(&leader.messages[..]);
             let ok = rewrite_next_hops(&mut bytes, |old| {
                 map.iter().find(|m| m.0 == old).map(|m| m.1.clone())
@@ -1315,10 +1321,7 @@ fn full_walk<P: Pfx>(rib: &Rib, tables: &mut Tables, ex: &mut Exporter) {
             gone.push(prefix);
         }
     }
-    *tombs = tombs.saturating_sub(gone.len());
-    for p in gone {
-        map.remove(&p);
-    }
+    drop_unheld(map, tombs, gone);
 }
 
 /// Clears one group's bit in every trie value of family `P` and drops the prefixes kept
@@ -1332,11 +1335,17 @@ fn clear_out_bit<P: Pfx>(tables: &mut Tables, bit: u32) {
             gone.push(prefix);
         }
     }
+    drop_unheld(map, tombs, gone);
+}
+
+/// Removes prefixes that have no path and that no group holds any more (`gone`).
+fn drop_unheld<P: Pfx>(map: &mut prefix_trie::PrefixMap<P, Slot>, tombs: &mut usize, gone: Vec<P>) {
     *tombs = tombs.saturating_sub(gone.len());
     for p in gone {
         map.remove(&p);
     }
     if map.is_empty() {
+        // Give the trie's arrays back.
         *map = prefix_trie::PrefixMap::new();
     }
 }

@@ -168,8 +168,12 @@ pub(crate) trait Pfx: prefix_trie::Prefix + Copy + Ord + Into<IpNet> + fmt::Debu
     const FAMILY: Family;
     #[allow(dead_code)]
     fn table(t: &Tables) -> &PrefixMap<Self, Slot>;
-    fn split(t: &mut Tables) -> (&mut PrefixMap<Self, Slot>, &mut Lists);
-    /// The table and the count of its prefixes kept only for a withdrawal.
+    /// The table and the path lists.
+    fn split(t: &mut Tables) -> (&mut PrefixMap<Self, Slot>, &mut Lists) {
+        let (map, lists, _) = Self::split_tombs(t);
+        (map, lists)
+    }
+    /// The table, the path lists and the count of its prefixes kept only for a withdrawal.
     fn split_tombs(t: &mut Tables) -> (&mut PrefixMap<Self, Slot>, &mut Lists, &mut usize);
     /// The prefix, truncated, if `net` is of this family.
     fn from_net(net: IpNet) -> Option<Self>;
@@ -179,9 +183,6 @@ impl Pfx for Ipv4Net {
     const FAMILY: Family = Family::IPV4_UNICAST;
     fn table(t: &Tables) -> &PrefixMap<Self, Slot> {
         &t.v4
-    }
-    fn split(t: &mut Tables) -> (&mut PrefixMap<Self, Slot>, &mut Lists) {
-        (&mut t.v4, &mut t.lists)
     }
     fn split_tombs(t: &mut Tables) -> (&mut PrefixMap<Self, Slot>, &mut Lists, &mut usize) {
         (&mut t.v4, &mut t.lists, &mut t.tombs_v4)
@@ -198,9 +199,6 @@ impl Pfx for Ipv6Net {
     const FAMILY: Family = Family::IPV6_UNICAST;
     fn table(t: &Tables) -> &PrefixMap<Self, Slot> {
         &t.v6
-    }
-    fn split(t: &mut Tables) -> (&mut PrefixMap<Self, Slot>, &mut Lists) {
-        (&mut t.v6, &mut t.lists)
     }
     fn split_tombs(t: &mut Tables) -> (&mut PrefixMap<Self, Slot>, &mut Lists, &mut usize) {
         (&mut t.v6, &mut t.lists, &mut t.tombs_v6)

@@ -74,8 +74,7 @@ enum ConnEvent {
 
 /// Octets queued towards a connection: in the writer queue and in the core's backlog.
 fn c_queued(c: &Conn) -> usize {
-    c.sender.as_ref().map_or(0, MessageSender::queued_bytes)
-        + c.backlog.iter().map(Bytes::len).sum::<usize>()
+    c.sender.as_ref().map_or(0, MessageSender::queued_bytes) + c.backlog_bytes
 }
 
 struct Conn {
@@ -88,6 +87,8 @@ struct Conn {
     local: SocketAddr,
     /// Messages the writer queue had no room for, in order.
     backlog: VecDeque<Bytes>,
+    /// Octets in `backlog`.
+    backlog_bytes: usize,
 }
 
 struct PeerState {
@@ -695,8 +696,10 @@ impl Core {
                 // Room in the writer queue again: move the backlog over.
                 if let Some(s) = &c.sender {
                     while let Some(b) = c.backlog.pop_front() {
+                        c.backlog_bytes -= b.len();
                         if let Err(e) = s.try_send(b) {
                             if let tokio::sync::mpsc::error::TrySendError::Full(b) = e {
+                                c.backlog_bytes += b.len();
                                 c.backlog.push_front(b);
                             }
                             break;
@@ -776,6 +779,7 @@ impl Core {
                 max_len,
                 local,
                 backlog: VecDeque::new(),
+                backlog_bytes: 0,
             },
         );
     }
@@ -809,12 +813,16 @@ impl Core {
         };
         let Some(s) = &c.sender else { return };
         if !c.backlog.is_empty() {
+            c.backlog_bytes += bytes.len();
             c.backlog.push_back(bytes);
             return;
         }
         match s.try_send(bytes) {
             Ok(()) => {}
-            Err(tokio::sync::mpsc::error::TrySendError::Full(b)) => c.backlog.push_back(b),
+            Err(tokio::sync::mpsc::error::TrySendError::Full(b)) => {
+                c.backlog_bytes += b.len();
+                c.backlog.push_back(b);
+            }
             Err(tokio::sync::mpsc::error::TrySendError::Closed(_)) => {}
         }
     }
