@@ -84,7 +84,9 @@ pub struct GroupId(pub(crate) u32);
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
 pub(crate) struct ExportKey {
     kind: PeerKind,
-    remote_as: u32,
+    /// The peer's AS when routes holding it in their AS_PATH are not sent (sender-side
+    /// loop detection, eBGP only); `None` lets peers of different ASes share a group.
+    loop_as: Option<u32>,
     next_hop_self: bool,
     next_hop_unchanged: bool,
     local_v4: Option<Ipv4Addr>,
@@ -112,7 +114,8 @@ impl ExportKey {
         let c = &peer.config;
         ExportKey {
             kind: peer.kind,
-            remote_as: c.remote_as,
+            loop_as: (peer.kind == PeerKind::External && c.sender_side_loop_detection)
+                .then_some(c.remote_as),
             next_hop_self: c.next_hop_self,
             next_hop_unchanged: c.next_hop_unchanged,
             local_v4: c.local_v4,
@@ -1021,9 +1024,11 @@ impl Rib {
         }
         // Sender-side loop detection: an external peer whose AS is already in the path would
         // drop it (RFC 4271 §9.1.2), so it is not sent, which also keeps a route from going
-        // back to the eBGP peer it came from. Update groups are per remote AS, so this holds
-        // for every member alike.
-        if key.kind == PeerKind::External && a.as_path().any(|asn| asn == key.remote_as) {
+        // back to the eBGP peer it came from. Update groups with it on are per remote AS, so
+        // this holds for every member alike.
+        if let Some(asn) = key.loop_as
+            && a.as_path().any(|x| x == asn)
+        {
             return None;
         }
         key.policy.evaluate_into(&prefix, a, verdict);

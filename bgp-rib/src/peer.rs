@@ -74,6 +74,14 @@ pub struct PeerConfig {
     /// Advertise at most this many prefixes per family (cloud gateways cap what they
     /// accept, e.g. 100 on an AWS virtual private gateway).
     pub max_export: Option<u32>,
+    /// Sender-side loop detection (eBGP only): do not advertise a route whose AS_PATH
+    /// already holds the peer's AS, since the peer would drop it (RFC 4271 §9.1.2). On by
+    /// default; this also keeps a route from going back to the eBGP peer it came from.
+    ///
+    /// Off, eBGP peers that differ only in their AS share one update group (one export
+    /// decision and one encoding for all of them, as FRR and BIRD do it); each peer then
+    /// drops the looping routes itself.
+    pub sender_side_loop_detection: bool,
 }
 
 impl PeerConfig {
@@ -94,6 +102,7 @@ impl PeerConfig {
             export_prepend: 0,
             export_med: None,
             max_export: None,
+            sender_side_loop_detection: true,
         }
     }
 }

@@ -91,6 +91,55 @@ fn clients_with_identical_config_share_an_update_group() {
     assert_eq!(n.rib.group_members(g), &[n.client1, n.client2]);
 }
 
+/// Sender-side loop detection on (the default): eBGP peers of different ASes are in
+/// different groups, and a route holding a peer's AS is not sent to it. Off: they share a
+/// group, and each gets every route (the peer drops the looping ones itself).
+#[test]
+fn sender_side_loop_detection_decides_grouping_and_looping_routes() {
+    for detect in [true, false] {
+        let mut rib = Rib::new(RibConfig::new(LOCAL_AS, v4("192.0.2.1")));
+        let mut sink = |n: u8, asn: u32| {
+            let mut c = PeerConfig::new(IpAddr::V4(Ipv4Addr::new(169, 254, 1, n)), asn);
+            c.local_v4 = Some(v4("169.254.1.254"));
+            c.sender_side_loop_detection = detect;
+            peer_with(&mut rib, n, c)
+        };
+        let a = sink(1, 65001);
+        let b = sink(2, 65002);
+        let src = peer(&mut rib, 3, 65003);
+        rib.announce(
+            src,
+            nh(3),
+            &A::path(&[65003, 65002, 64999]).build(),
+            [nlri("10.2.0.0/16")],
+        )
+        .unwrap();
+        rib.announce(
+            src,
+            nh(3),
+            &A::path(&[65003]).build(),
+            [nlri("10.3.0.0/16")],
+        )
+        .unwrap();
+        let shared = rib.update_group(a) == rib.update_group(b);
+        assert_eq!(shared, !detect, "detection {detect}: grouping");
+        let (ba, ua) = full(&mut rib, a);
+        let (bb, _) = full(&mut rib, b);
+        assert_eq!(ba.announced, 2, "detection {detect}: 65001 is in no path");
+        assert_eq!(
+            bb.announced,
+            if detect { 1 } else { 2 },
+            "detection {detect}: the path through 65002"
+        );
+        let path: Vec<u32> = ua[0].as_path().unwrap().asns().collect();
+        assert_eq!(path[0], LOCAL_AS);
+        // The source's own group (it is alone in its AS) never gets its routes back
+        // while detection is on for it (the default).
+        let (bs, _) = full(&mut rib, src);
+        assert_eq!(bs.announced, 0);
+    }
+}
+
 #[test]
 fn route_from_client_is_reflected_to_everyone_with_originator_and_cluster_list() {
     let mut n = net();

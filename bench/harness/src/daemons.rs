@@ -248,7 +248,13 @@ fn bgpd_config(daemon: Daemon, topo: &Topology, dir: &Path) -> String {
         if topo.rr {
             let _ = writeln!(s, "route_reflector_client = true");
         } else if p.sink {
-            let _ = writeln!(s, "next_hop_self = true");
+            // No sender-side loop detection towards sinks, as in BIRD (which has none) and
+            // FRR (off by default): the sinks, one AS each, then share one update group.
+            // Injectors keep it, so that their routes do not go back to them.
+            let _ = writeln!(
+                s,
+                "next_hop_self = true\nsender_side_loop_detection = false"
+            );
         }
         let _ = writeln!(s);
     }

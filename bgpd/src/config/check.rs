@@ -362,6 +362,14 @@ fn check_peer(cfg: &Config, i: usize, s: &mut Sink<'_>) {
             ),
         );
     }
+    if !p.sender_side_loop_detection && p.asn == cfg.global.asn {
+        s.warn(
+            "GEN-LOOP-DETECT",
+            format!("{base}.sender_side_loop_detection"),
+            "sender-side loop detection applies to eBGP peers only; this peer is iBGP",
+            "remove sender_side_loop_detection",
+        );
+    }
     if let Some(f) = &p.families {
         check_families(f, format!("{base}.families"), s);
     }

@@ -88,6 +88,8 @@ pub struct ResolvedPeer {
     pub route_reflector_client: bool,
     /// Next hop self towards the peer.
     pub next_hop_self: bool,
+    /// eBGP sender-side loop detection (the group is then per remote AS).
+    pub sender_side_loop_detection: bool,
     /// Import policy name.
     pub import: Option<String>,
     /// Export policy name.
@@ -351,6 +353,7 @@ impl Config {
                     .unwrap_or_else(|| vec![family_of(p.address)]),
                 route_reflector_client: p.route_reflector_client,
                 next_hop_self: p.next_hop_self,
+                sender_side_loop_detection: p.sender_side_loop_detection,
                 import: p.import.clone(),
                 export: p.export.clone(),
                 export_prefixes: None,
@@ -395,6 +398,9 @@ impl Config {
                     families: connection_families(c, tv.cidr),
                     route_reflector_client: false,
                     next_hop_self: true,
+                    // A cloud gateway has no use for its own routes back, and some count
+                    // every prefix received against their cap.
+                    sender_side_loop_detection: true,
                     import: c.import.clone(),
                     export: c.export.clone(),
                     export_prefixes: (!c.networks.is_empty())
@@ -467,6 +473,7 @@ impl ResolvedPeer {
         let mut pc = bgp_rib::PeerConfig::new(self.address, self.peer_asn);
         pc.route_reflector_client = self.route_reflector_client;
         pc.next_hop_self = self.next_hop_self;
+        pc.sender_side_loop_detection = self.sender_side_loop_detection;
         pc.max_prefix = self.max_prefixes.map(|m| bgp_rib::MaxPrefix {
             limit: m.limit,
             action: match m.action {

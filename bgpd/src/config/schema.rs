@@ -233,6 +233,10 @@ pub struct Peer {
     /// Advertise ourselves as next hop, also to iBGP neighbours.
     #[serde(default)]
     pub next_hop_self: bool,
+    /// eBGP: do not send the neighbour routes whose AS_PATH holds its AS (it would drop
+    /// them). Off lets eBGP neighbours of different ASes share one update group.
+    #[serde(default = "default_true")]
+    pub sender_side_loop_detection: bool,
     /// Families to negotiate; the family of `address` when absent.
     #[serde(default)]
     pub families: Option<Vec<Family>>,

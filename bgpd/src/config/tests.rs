@@ -169,6 +169,37 @@ fn explicit_peers_resolve_with_global_defaults() {
 }
 
 #[test]
+fn sender_side_loop_detection_is_on_unless_a_peer_turns_it_off() {
+    let peer = |extra: &str| {
+        let (cfg, _) = ok(&format!(
+            "{BASE}[[peers]]\naddress = \"192.0.2.2\"\nasn = 65002\n{extra}\n"
+        ));
+        let p = cfg.resolve().remove(0);
+        (
+            p.sender_side_loop_detection,
+            p.rib_config(&cfg).sender_side_loop_detection,
+        )
+    };
+    assert_eq!(peer(""), (true, true));
+    assert_eq!(peer("sender_side_loop_detection = false"), (false, false));
+    let (cfg, _) = ok(&format!(
+        "{BASE}[[connections]]\nname = \"a\"\nprovider = \"aws\"\n[[connections.tunnels]]\ninside_cidr = \"169.254.44.0/30\"\n"
+    ));
+    assert!(cfg.resolve().iter().all(|p| p.sender_side_loop_detection));
+}
+
+#[test]
+fn sender_side_loop_detection_off_on_an_ibgp_peer_is_warned() {
+    let peer = |asn: u32| {
+        rules(&format!(
+            "{BASE}[[peers]]\naddress = \"192.0.2.2\"\nasn = {asn}\nsender_side_loop_detection = false\n"
+        ))
+    };
+    assert!(peer(65001).contains(&"GEN-LOOP-DETECT"));
+    assert!(!peer(65002).contains(&"GEN-LOOP-DETECT"));
+}
+
+#[test]
 fn graceful_restart_helper_is_on_for_peers_and_follows_gr_on_connections() {
     let peer = |extra: &str| {
         let (cfg, _) = ok(&format!(
