@@ -62,7 +62,9 @@
 //! * Export ([`export`]): peers with identical export configuration form an update group
 //!   ([`GroupId`]) whose UPDATEs are encoded once ([`Rib::export_full`],
 //!   [`Rib::export_changes`]); RFC 4456 reflection rules in [`may_advertise`], well-known
-//!   communities, next-hop-self / unchanged, AS-path prepend, max export count.
+//!   communities, next-hop-self / unchanged, AS-path prepend, max export count, and
+//!   sender-side loop detection for eBGP ([`PeerConfig::sender_side_loop_detection`]; with
+//!   it off, eBGP peers that differ only in their AS share a group).
 //! * Locally originated routes ([`LocalRoute`]), optionally only while a caller-supplied
 //!   condition holds ([`Rib::set_origin_condition`]).
 //! * Tunnel pairs ([`TunnelPair`]): active/standby via import LOCAL_PREF and export MED or
