@@ -78,9 +78,9 @@ pub struct PeerConfig {
     /// already holds the peer's AS, since the peer would drop it (RFC 4271 §9.1.2). On by
     /// default; this also keeps a route from going back to the eBGP peer it came from.
     ///
-    /// Off, eBGP peers that differ only in their AS share one update group (one export
-    /// decision and one encoding for all of them, as FRR and BIRD do it); each peer then
-    /// drops the looping routes itself.
+    /// Off (FRR's default; BIRD has no such check), eBGP peers that differ only in their
+    /// AS share one update group: one export decision and one encoding for all of them.
+    /// Each peer then drops the looping routes itself.
     pub sender_side_loop_detection: bool,
 }
 
