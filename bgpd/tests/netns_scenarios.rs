@@ -295,7 +295,16 @@ struct ProbeReport {
 
 impl ProbeReport {
     fn lost(&self) -> u32 {
-        self.sent - self.received
+        self.sent.saturating_sub(self.received)
+    }
+
+    /// Probes lost between an earlier snapshot and this one. A probe in flight at the
+    /// earlier snapshot is answered inside the window, so the window can count more
+    /// answers than sends: that is no loss, not a negative one.
+    fn lost_since(&self, before: &ProbeReport) -> u32 {
+        let sent = self.sent.saturating_sub(before.sent);
+        let received = self.received.saturating_sub(before.received);
+        sent.saturating_sub(received)
     }
 }
 
@@ -536,7 +545,7 @@ fn s1_dual_tunnel_failover() {
     });
     probe.flowing(Duration::from_secs(10));
     let after = probe.now();
-    let a_lost = (after.sent - before.sent) - (after.received - before.received);
+    let a_lost = after.lost_since(&before);
     println!(
         "S1(a) link down: gw1 kernel route on standby {} ms after `ip link set down` \
          returned ({} ms after it was issued); probes lost {a_lost} (10 ms interval => \
@@ -564,7 +573,7 @@ fn s1_dual_tunnel_failover() {
     println!(
         "S1(b) link restored: gw1 back on active after {} ms; probes lost {}",
         b_route.as_millis(),
-        (after.sent - before.sent) - (after.received - before.received)
+        after.lost_since(&before)
     );
 
     // (c) Silent failure: the active tunnel stops carrying anything (both ends, like a
@@ -580,7 +589,7 @@ fn s1_dual_tunnel_failover() {
     });
     probe.flowing(Duration::from_secs(10));
     let after = probe.now();
-    let c_lost = (after.sent - before.sent) - (after.received - before.received);
+    let c_lost = after.lost_since(&before);
     let report = probe.finish();
     println!(
         "S1(c) tunnel silent, link up (hold 3 s): gw1 kernel route on standby after {} ms; \
@@ -877,7 +886,7 @@ fn s3_backup_path_and_route_hygiene() {
     println!(
         "S3 session loss: gw1 on the backup after {} ms; probes lost {}",
         t.as_millis(),
-        (after.sent - before.sent) - (after.received - before.received)
+        after.lost_since(&before)
     );
     let _ = probe.finish();
     assert!(
