@@ -87,6 +87,99 @@ impl UpdateBuilder {
         Self::with_attrs(params, family, mode, attributes)
     }
 
+    /// Like [`UpdateBuilder::announce`], with the attributes already encoded for this
+    /// session: `attributes` is a path attribute block (flags, type, length, value per
+    /// attribute) in strictly ascending type order, without NEXT_HOP, MP_REACH_NLRI and
+    /// MP_UNREACH_NLRI, with AS numbers in the session's width and the Extended Length bit
+    /// set exactly when a value is longer than 255 octets. The builder checks that framing
+    /// and order, and puts the next hop where the family needs it.
+    ///
+    /// Given the encoding of the same attributes, the messages are the same bytes
+    /// [`UpdateBuilder::announce`] makes: a speaker that keeps its attribute sets encoded
+    /// (a RIB exporting to many peers) makes a builder with one copy and no decoding.
+    ///
+    /// ```
+    /// use bgp_wire::{Family, NextHop, Nlri, SessionParams, UpdateBuilder};
+    /// use bytes::BytesMut;
+    ///
+    /// let session = SessionParams::default().with_four_octet_as(true);
+    /// // ORIGIN IGP, AS_PATH [65530]
+    /// let attrs = [0x40, 1, 1, 0, 0x40, 2, 6, 2, 1, 0, 0, 0xff, 0xfa];
+    /// let nh = NextHop::V4("169.254.10.1".parse().unwrap());
+    /// let b = UpdateBuilder::announce_encoded(&session, Family::IPV4_UNICAST, nh, &attrs).unwrap();
+    /// let mut out = BytesMut::new();
+    /// b.encode([Nlri::new("10.0.0.0/16".parse().unwrap())], &mut out).unwrap();
+    /// assert_eq!(out.len(), 19 + 4 + attrs.len() + 7 + 3);
+    /// ```
+    pub fn announce_encoded(
+        params: &SessionParams,
+        family: Family,
+        next_hop: NextHop,
+        attributes: &[u8],
+    ) -> Result<Self, EncodeError> {
+        // Where NEXT_HOP goes: before the first attribute of a higher type.
+        let mut insert_at = attributes.len();
+        let mut at = 0;
+        let mut last: Option<u8> = None;
+        while at < attributes.len() {
+            let bad = EncodeError::BadAttributeBlock(at);
+            let (t, hdr, len) = match *attributes.get(at..).unwrap_or(&[]) {
+                [flags, t, hi, lo, ..] if flags & AttrFlags::EXTENDED_LENGTH != 0 => {
+                    let len = usize::from(u16::from_be_bytes([hi, lo]));
+                    if len <= 255 {
+                        return Err(bad);
+                    }
+                    (t, 4, len)
+                }
+                [flags, t, len, ..] if flags & AttrFlags::EXTENDED_LENGTH == 0 => {
+                    (t, 3, usize::from(len))
+                }
+                _ => return Err(bad),
+            };
+            let t = AttrType(t);
+            if last.is_some_and(|l| t.0 <= l)
+                || matches!(
+                    t,
+                    AttrType::NEXT_HOP | AttrType::MP_REACH_NLRI | AttrType::MP_UNREACH_NLRI
+                )
+                || attributes.len() - at < hdr + len
+            {
+                return Err(bad);
+            }
+            if t.0 > AttrType::NEXT_HOP.0 && insert_at == attributes.len() {
+                insert_at = at;
+            }
+            last = Some(t.0);
+            at += hdr + len;
+        }
+        let mode = match (&next_hop, family.afi) {
+            (NextHop::V4(a), Afi::IPV4) if family == Family::IPV4_UNICAST => {
+                let (before, after) = attributes.split_at(insert_at);
+                let mut out = BytesMut::with_capacity(attributes.len() + 7);
+                out.put_slice(before);
+                Attribute::new(AttrValue::NextHop(*a)).encode(params, &mut out)?;
+                out.put_slice(after);
+                return Ok(UpdateBuilder {
+                    params: *params,
+                    family,
+                    mode: Mode::Classic,
+                    attrs: out.freeze(),
+                });
+            }
+            (NextHop::V4(_), Afi::IPV4) | (NextHop::V6 { .. }, Afi::IPV4 | Afi::IPV6) => {
+                Mode::MpReach(next_hop)
+            }
+            (NextHop::Raw(_), _) if !family.is_ip() => Mode::MpReach(next_hop),
+            _ => return Err(EncodeError::NextHopFamilyMismatch(family)),
+        };
+        Ok(UpdateBuilder {
+            params: *params,
+            family,
+            mode,
+            attrs: Bytes::copy_from_slice(attributes),
+        })
+    }
+
     /// A builder for withdrawals of `family`.
     pub fn withdraw(params: &SessionParams, family: Family) -> Self {
         let mode = if family == Family::IPV4_UNICAST {

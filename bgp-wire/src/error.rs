@@ -327,6 +327,10 @@ pub enum EncodeError {
     PrefixFamilyMismatch(Family),
     /// Optional parameters longer than RFC 9072 allows.
     OpenTooLarge,
+    /// A pre-encoded attribute block handed to [`crate::UpdateBuilder::announce_encoded`]
+    /// is not a well-framed block in strictly ascending type order without NEXT_HOP,
+    /// MP_REACH_NLRI and MP_UNREACH_NLRI; the offset of the first bad attribute.
+    BadAttributeBlock(usize),
 }
 
 impl fmt::Display for EncodeError {
@@ -342,6 +346,9 @@ impl fmt::Display for EncodeError {
             EncodeError::NextHopFamilyMismatch(fam) => write!(f, "next hop does not fit {fam}"),
             EncodeError::PrefixFamilyMismatch(fam) => write!(f, "prefix is not {fam}"),
             EncodeError::OpenTooLarge => f.write_str("OPEN optional parameters too long"),
+            EncodeError::BadAttributeBlock(at) => {
+                write!(f, "pre-encoded attribute block is malformed at octet {at}")
+            }
         }
     }
 }

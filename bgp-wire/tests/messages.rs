@@ -622,6 +622,93 @@ fn builder_with_another_next_hop_encodes_like_a_new_builder() {
 }
 
 #[test]
+fn builder_from_encoded_attributes_matches_the_decoded_builder() {
+    // Types below and above NEXT_HOP's, an extended-length AS_PATH and an unknown
+    // optional transitive attribute at the end.
+    let attrs = vec![
+        Attribute::new(AttrValue::Origin(Origin::Egp)),
+        Attribute::new(AttrValue::AsPath(AsPath::sequence(100_000..100_080))),
+        Attribute::new(AttrValue::Med(7)),
+        Attribute::new(AttrValue::Communities(vec![Community(0xfde8_0001)])),
+        Attribute {
+            flags: bgp_wire::AttrFlags(0xc0),
+            value: AttrValue::Raw {
+                type_code: AttrType(99),
+                value: Bytes::from_static(b"xyz"),
+            },
+        },
+    ];
+    let mut block = BytesMut::new();
+    for a in &attrs {
+        a.encode(&p4(), &mut block).unwrap();
+    }
+    let v4 = |s: &str| NextHop::V4(s.parse().unwrap());
+    let v6 = |s: &str| NextHop::V6 {
+        global: s.parse().unwrap(),
+        link_local: None,
+    };
+    let v4_prefixes: Vec<Nlri> = (0..1200u32)
+        .map(|i| Nlri::new(format!("10.{}.{}.0/24", i / 256, i % 256).parse().unwrap()))
+        .collect();
+    let v6_prefixes: Vec<Nlri> = (0..1200u32)
+        .map(|i| Nlri::new(format!("2001:db8:{i:x}::/48").parse().unwrap()))
+        .collect();
+    let cases = [
+        (Family::IPV4_UNICAST, v4("192.0.2.1"), &v4_prefixes),
+        (Family::IPV4_UNICAST, v6("2001:db8::1"), &v4_prefixes),
+        (Family::IPV6_UNICAST, v6("2001:db8::1"), &v6_prefixes),
+    ];
+    for (family, nh, prefixes) in cases {
+        let decoded = UpdateBuilder::announce(&p4(), family, nh.clone(), &attrs).unwrap();
+        let encoded = UpdateBuilder::announce_encoded(&p4(), family, nh, &block).unwrap();
+        assert_eq!(
+            encoded.attribute_bytes(),
+            decoded.attribute_bytes(),
+            "{family}"
+        );
+        let (mut a, mut b) = (BytesMut::new(), BytesMut::new());
+        let n = encoded.encode(prefixes.iter().copied(), &mut a).unwrap();
+        decoded.encode(prefixes.iter().copied(), &mut b).unwrap();
+        assert!(n > 1, "{family}: the prefixes span several messages");
+        assert_eq!(a, b, "{family}");
+    }
+    // An empty block: NEXT_HOP alone.
+    let only_nh =
+        UpdateBuilder::announce_encoded(&p4(), Family::IPV4_UNICAST, v4("192.0.2.1"), &[]).unwrap();
+    assert_eq!(&only_nh.attribute_bytes()[..], &[0x40, 3, 4, 192, 0, 2, 1]);
+    // Blocks that are not what the constructor promises to take.
+    let origin = [0x40u8, 1, 1, 0];
+    let med = [0x80u8, 4, 4, 0, 0, 0, 7];
+    let bad: Vec<(Vec<u8>, usize)> = vec![
+        ([&med[..], &origin[..]].concat(), 7),
+        ([&origin[..], &origin[..]].concat(), 4), // twice // out of order
+        ([&origin[..], &[0x40, 3, 4, 1, 2, 3, 4]].concat(), 4), // NEXT_HOP
+        ([&origin[..], &[0x80, 14, 0]].concat(), 4), // MP_REACH_NLRI
+        ([&origin[..], &[0x80, 15, 0]].concat(), 4), // MP_UNREACH_NLRI
+        (vec![0x40, 1, 2, 0], 0),                 // value cut short
+        (vec![0x40, 1], 0),                       // header cut short
+        (vec![0x50, 1, 0, 1, 0], 0),              // extended length for 1 octet
+    ];
+    for (block, at) in bad {
+        let r =
+            UpdateBuilder::announce_encoded(&p4(), Family::IPV4_UNICAST, v4("192.0.2.1"), &block);
+        assert_eq!(
+            r.err(),
+            Some(bgp_wire::EncodeError::BadAttributeBlock(at)),
+            "{block:?}"
+        );
+    }
+    // The next hop must still fit the family.
+    let r = UpdateBuilder::announce_encoded(&p4(), Family::IPV6_UNICAST, v4("192.0.2.1"), &origin);
+    assert_eq!(
+        r.err(),
+        Some(bgp_wire::EncodeError::NextHopFamilyMismatch(
+            Family::IPV6_UNICAST
+        ))
+    );
+}
+
+#[test]
 fn next_hops_are_rewritten_in_place_in_encoded_updates() {
     let attrs = vec![
         Attribute::new(AttrValue::Origin(Origin::Igp)),

@@ -400,6 +400,36 @@ proptest! {
     }
 
     #[test]
+    fn builders_from_arbitrary_attribute_blocks_never_panic_and_frame_what_they_take(
+        p in params(),
+        data in prop::collection::vec(any::<u8>(), 0..600),
+        v6 in any::<bool>(),
+    ) {
+        let (family, nh, prefix) = if v6 {
+            (Family::IPV6_UNICAST, NextHop::V6 { global: Ipv6Addr::LOCALHOST, link_local: None },
+             Nlri::new("2001:db8::/32".parse().unwrap()))
+        } else {
+            (Family::IPV4_UNICAST, NextHop::V4(Ipv4Addr::new(192, 0, 2, 1)),
+             Nlri::new("10.0.0.0/8".parse().unwrap()))
+        };
+        if let Ok(b) = bgp_wire::UpdateBuilder::announce_encoded(&p, family, nh, &data) {
+            let mut out = bytes::BytesMut::new();
+            prop_assert_eq!(b.encode([prefix], &mut out).unwrap(), 1);
+            prop_assert_eq!(frame_len(&out, 65535).unwrap(), Some(out.len()));
+            if v6 {
+                // MP_REACH_NLRI first, then the block as it was given.
+                prop_assert!(out.ends_with(&data));
+            } else {
+                // The block plus NEXT_HOP (7 octets), then 10.0.0.0/8 (2 octets).
+                let attr_len = usize::from(u16::from_be_bytes([out[21], out[22]]));
+                prop_assert_eq!(&out[19..21], &[0u8, 0][..]);
+                prop_assert_eq!(attr_len, data.len() + 7);
+                prop_assert_eq!(out.len(), 23 + attr_len + 2);
+            }
+        }
+    }
+
+    #[test]
     fn rewriting_next_hops_of_arbitrary_bytes_never_panics(
         data in prop::collection::vec(any::<u8>(), 0..600),
     ) {
