@@ -1093,103 +1093,56 @@ impl Rib {
         let Some(next_hop) = self.export_next_hop(key, a) else {
             return Some(Ok(None));
         };
-        let external = key.kind == PeerKind::External;
-        let reflecting =
-            !external && matches!(from_peer.kind, PeerKind::Internal | PeerKind::Client);
-        let lp = a
-            .local_pref()
-            .unwrap_or(self.cfg.default_local_pref)
-            .to_be_bytes();
-        let med = key.med.map(u32::to_be_bytes);
-        let router_id = from_peer.router_id.octets();
-        let as_path = external.then(|| {
-            prepend_as_path(
+        // The rules, then what `make` does after the (here absent) policy actions: the
+        // group's MED and the AS prepend towards external peers.
+        let mut changes = self.session_rewrites(key, a, from_peer);
+        if let Some(med) = key.med {
+            set_rewrite(
+                &mut changes,
+                AttrType::MULTI_EXIT_DISC,
+                Some((AttrFlags::OPTIONAL, med.to_be_bytes().to_vec())),
+            );
+        }
+        if key.kind == PeerKind::External {
+            let path = prepend_as_path(
                 a.as_path_bytes(),
                 self.cfg.local_as,
                 1u8.saturating_add(key.prepend),
-            )
-        });
-        let cluster_list = reflecting.then(|| {
-            let mut list = self.cfg.cluster_id().octets().to_vec();
-            for c in a.cluster_list() {
-                list.extend_from_slice(&c.octets());
-            }
-            list
-        });
-        // The changes, in type order; types not listed are copied as they are.
-        let mut changes: [Option<Override<'_>>; 5] = [None; 5];
-        if let Some(v) = &as_path {
-            changes[0] = Some((
+            );
+            set_rewrite(
+                &mut changes,
                 AttrType::AS_PATH,
-                Some((AttrFlags::TRANSITIVE, v.as_slice())),
-            ));
-        }
-        changes[1] = match &med {
-            Some(v) => Some((
-                AttrType::MULTI_EXIT_DISC,
-                Some((AttrFlags::OPTIONAL, &v[..])),
-            )),
-            // RFC 4271 §5.1.4: a MED from a neighbouring AS is not passed to another.
-            None if external && from_peer.kind != PeerKind::Local => {
-                Some((AttrType::MULTI_EXIT_DISC, None))
-            }
-            None => None,
-        };
-        changes[2] = Some(if external {
-            (AttrType::LOCAL_PREF, None)
-        } else {
-            (AttrType::LOCAL_PREF, Some((AttrFlags::TRANSITIVE, &lp[..])))
-        });
-        if external {
-            changes[3] = Some((AttrType::ORIGINATOR_ID, None));
-            changes[4] = Some((AttrType::CLUSTER_LIST, None));
-        } else if reflecting {
-            // RFC 4456 §8, as in `make`.
-            if a.originator_id().is_none() {
-                changes[3] = Some((
-                    AttrType::ORIGINATOR_ID,
-                    Some((AttrFlags::OPTIONAL, &router_id[..])),
-                ));
-            }
-            if let Some(list) = &cluster_list {
-                changes[4] = Some((
-                    AttrType::CLUSTER_LIST,
-                    Some((AttrFlags::OPTIONAL, list.as_slice())),
-                ));
-            }
+                Some((AttrFlags::TRANSITIVE, path)),
+            );
         }
         out.clear();
-        let mut pending = changes.iter().flatten().peekable();
+        let mut pending = changes
+            .iter()
+            .map(|(t, new)| (*t, new.as_ref().map(|(f, v)| (*f, v.as_slice()))))
+            .peekable();
         let mut ok = true;
-        for r in a.raw_attrs() {
-            while let Some(&&(t, new)) = pending.peek()
-                && t.0 < r.type_code.0
-            {
-                if let Some((flags, v)) = new {
-                    ok &= push_export_attr(out, flags, t, v);
-                }
-                pending.next();
-            }
-            if let Some(&&(t, new)) = pending.peek()
-                && t == r.type_code
-            {
-                if let Some((flags, v)) = new {
-                    ok &= push_export_attr(out, flags, t, v);
-                }
-                pending.next();
-                continue;
-            }
-            if !matches!(
-                r.type_code,
-                AttrType::NEXT_HOP | AttrType::MP_REACH_NLRI | AttrType::MP_UNREACH_NLRI
-            ) {
-                ok &= push_export_attr(out, r.flags, r.type_code, r.value);
-            }
-        }
-        for &(t, new) in pending {
+        let mut emit = |out: &mut Vec<u8>, (t, new): (AttrType, Option<(u8, &[u8])>)| {
             if let Some((flags, v)) = new {
                 ok &= push_export_attr(out, flags, t, v);
             }
+        };
+        for r in a.raw_attrs() {
+            // Rewrites of lower types go first; one of this type replaces it.
+            let mut replaced = false;
+            while let Some(w) = pending.next_if(|w| w.0.0 <= r.type_code.0) {
+                replaced |= w.0 == r.type_code;
+                emit(out, w);
+            }
+            let carried = !matches!(
+                r.type_code,
+                AttrType::NEXT_HOP | AttrType::MP_REACH_NLRI | AttrType::MP_UNREACH_NLRI
+            );
+            if !replaced && carried {
+                emit(out, (r.type_code, Some((r.flags, r.value))));
+            }
+        }
+        for w in pending {
+            emit(out, w);
         }
         if !ok {
             return None;
@@ -1201,6 +1154,48 @@ impl Rib {
         )
     }
 
+    /// What RFC 4271 and RFC 4456 change in set `a` for a group before its export policy
+    /// runs, by attribute type in ascending order: removed (`None`) or set to (flags,
+    /// value). [`Rib::make`] applies them one by one; [`Rib::encode_export`] merges them
+    /// while copying the set.
+    fn session_rewrites(&self, key: &ExportKey, a: &PathAttrs, from_peer: &Peer) -> Rewrites {
+        let mut out: Rewrites = Vec::with_capacity(4);
+        if key.kind == PeerKind::External {
+            // RFC 4271 §5.1.4: a MED received from a neighbouring AS "MUST NOT be
+            // propagated to other neighboring ASes". Locally originated routes keep theirs.
+            if from_peer.kind != PeerKind::Local {
+                out.push((AttrType::MULTI_EXIT_DISC, None));
+            }
+            out.push((AttrType::LOCAL_PREF, None));
+            out.push((AttrType::ORIGINATOR_ID, None));
+            out.push((AttrType::CLUSTER_LIST, None));
+            return out;
+        }
+        let lp = a.local_pref().unwrap_or(self.cfg.default_local_pref);
+        out.push((
+            AttrType::LOCAL_PREF,
+            Some((AttrFlags::TRANSITIVE, lp.to_be_bytes().to_vec())),
+        ));
+        if matches!(from_peer.kind, PeerKind::Internal | PeerKind::Client) {
+            // RFC 4456 §8: "An RR SHOULD create the ORIGINATOR_ID attribute if it does
+            // not exist ... set to the BGP Identifier of the peer from which the
+            // route was received"; "When an RR reflects a route, it MUST prepend the
+            // local CLUSTER_ID to the CLUSTER_LIST."
+            if a.originator_id().is_none() {
+                out.push((
+                    AttrType::ORIGINATOR_ID,
+                    Some((AttrFlags::OPTIONAL, from_peer.router_id.octets().to_vec())),
+                ));
+            }
+            let mut list = self.cfg.cluster_id().octets().to_vec();
+            for c in a.cluster_list() {
+                list.extend_from_slice(&c.octets());
+            }
+            out.push((AttrType::CLUSTER_LIST, Some((AttrFlags::OPTIONAL, list))));
+        }
+        out
+    }
+
     /// The attributes to send for a set to a group (`None`: no usable next hop).
     fn make(&self, key: &ExportKey, id: AttrId, from: PeerId, applied: &[u16]) -> Option<Made> {
         let a = self.attrs.get(id)?;
@@ -1209,40 +1204,8 @@ impl Rib {
         let external = key.kind == PeerKind::External;
         let next_hop = self.export_next_hop(key, a)?;
         let mut out: PathAttrs = a.clone();
-        if external {
-            out = out
-                .with_attr(AttrType::LOCAL_PREF, None)
-                .with_attr(AttrType::ORIGINATOR_ID, None)
-                .with_attr(AttrType::CLUSTER_LIST, None);
-            // RFC 4271 §5.1.4: a MED received from a neighbouring AS "MUST NOT be
-            // propagated to other neighboring ASes". Locally originated routes keep theirs.
-            if from_peer.kind != PeerKind::Local {
-                out = out.with_attr(AttrType::MULTI_EXIT_DISC, None);
-            }
-        } else {
-            let lp = a.local_pref().unwrap_or(self.cfg.default_local_pref);
-            out = out.with_attr(
-                AttrType::LOCAL_PREF,
-                Some((AttrFlags::TRANSITIVE, &lp.to_be_bytes())),
-            );
-            let reflecting = matches!(from_peer.kind, PeerKind::Internal | PeerKind::Client);
-            if reflecting {
-                // RFC 4456 §8: "An RR SHOULD create the ORIGINATOR_ID attribute if it does
-                // not exist ... set to the BGP Identifier of the peer from which the
-                // route was received"; "When an RR reflects a route, it MUST prepend the
-                // local CLUSTER_ID to the CLUSTER_LIST."
-                if a.originator_id().is_none() {
-                    out = out.with_attr(
-                        AttrType::ORIGINATOR_ID,
-                        Some((AttrFlags::OPTIONAL, &from_peer.router_id.octets())),
-                    );
-                }
-                let mut list = self.cfg.cluster_id().octets().to_vec();
-                for c in a.cluster_list() {
-                    list.extend_from_slice(&c.octets());
-                }
-                out = out.with_attr(AttrType::CLUSTER_LIST, Some((AttrFlags::OPTIONAL, &list)));
-            }
+        for (t, new) in self.session_rewrites(key, a, from_peer) {
+            out = out.with_attr(t, new.as_ref().map(|(f, v)| (*f, v.as_slice())));
         }
         if !applied.is_empty() {
             out = key.policy.apply(applied, &out, local_as);
@@ -1292,8 +1255,20 @@ impl Rib {
     }
 }
 
-/// What the export does to one attribute type (see [`Rib::encode_export`]).
-type Override<'a> = (AttrType, Option<(u8, &'a [u8])>);
+/// Attribute types an export removes (`None`) or sets to (flags, value), ascending.
+type Rewrites = Vec<(AttrType, Option<(u8, Vec<u8>)>)>;
+
+/// Puts one rewrite into `list`, replacing one of the same type, keeping the order.
+fn set_rewrite(list: &mut Rewrites, t: AttrType, new: Option<(u8, Vec<u8>)>) {
+    match list.binary_search_by_key(&t.0, |(x, _)| x.0) {
+        Ok(i) => {
+            if let Some(e) = list.get_mut(i) {
+                e.1 = new;
+            }
+        }
+        Err(i) => list.insert(i, (t, new)),
+    }
+}
 
 /// Appends one attribute as the builder frames it for the wire: Extended Length exactly
 /// for values over 255 octets, and the Partial bit on unrecognized optional transitive
