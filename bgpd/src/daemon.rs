@@ -124,7 +124,17 @@ pub fn plan_reload(old: &Config, new: &Config) -> ReloadPlan {
 
 /// Runs the daemon until SIGTERM/SIGINT. Returns an error message for start-up failures.
 pub async fn run(path: &Path) -> Result<(), String> {
-    let (mut cfg, report) = config::check_file(path).map_err(|r| r.render())?;
+    let (cfg, report) = config::check_file(path).map_err(|r| r.render())?;
+    run_checked(path, cfg, &report).await
+}
+
+/// [`run`] with the file at `path` already read and checked (`bgpd run` does that before
+/// it starts the runtime, whose worker count is `global.threads`).
+pub async fn run_checked(
+    path: &Path,
+    mut cfg: Config,
+    report: &config::Report,
+) -> Result<(), String> {
     for w in report.warnings() {
         warn!("{w}");
     }
@@ -198,6 +208,9 @@ pub async fn reload(speaker: &Speaker, old: &Config, path: &Path) -> Result<Conf
     }
     if old.global.listen != new.global.listen || old.global.port != new.global.port {
         warn!("listen addresses changed: restart bgpd for that to take effect");
+    }
+    if old.global.threads != new.global.threads {
+        warn!("threads changed: restart bgpd for that to take effect");
     }
     let plan = plan_reload(old, &new);
     let specs: BTreeMap<IpAddr, PeerSpec> = new

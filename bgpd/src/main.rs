@@ -84,11 +84,13 @@ fn main() -> ExitCode {
     }
 }
 
-fn runtime(what: &str) -> Option<tokio::runtime::Runtime> {
-    match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+/// A runtime with `threads` workers, or tokio's default (one per CPU) for `None`.
+fn runtime(what: &str, threads: Option<usize>) -> Option<tokio::runtime::Runtime> {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = threads {
+        builder.worker_threads(n.max(1));
+    }
+    match builder.enable_all().build() {
         Ok(r) => Some(r),
         Err(e) => {
             eprintln!("bgpd {what}: cannot start the runtime: {e}");
@@ -105,10 +107,18 @@ fn run(config: &Path) -> ExitCode {
         .with_env_filter(filter)
         .with_target(false)
         .init();
-    let Some(runtime) = runtime("run") else {
+    // Checked before the runtime starts: its worker count is in the file.
+    let (cfg, report) = match bgpd::config::check_file(config) {
+        Ok(checked) => checked,
+        Err(report) => {
+            eprintln!("bgpd: {}", report.render());
+            return ExitCode::FAILURE;
+        }
+    };
+    let Some(runtime) = runtime("run", Some(usize::from(cfg.global.threads))) else {
         return ExitCode::FAILURE;
     };
-    match runtime.block_on(bgpd::daemon::run(config)) {
+    match runtime.block_on(bgpd::daemon::run_checked(config, cfg, &report)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("bgpd: {e}");
@@ -118,7 +128,7 @@ fn run(config: &Path) -> ExitCode {
 }
 
 fn demo() -> ExitCode {
-    let Some(runtime) = runtime("demo") else {
+    let Some(runtime) = runtime("demo", None) else {
         return ExitCode::FAILURE;
     };
     match runtime.block_on(bgpd::demo::run(|line| println!("{line}"))) {

@@ -193,6 +193,14 @@ fn check_global(cfg: &Config, s: &mut Sink<'_>) {
             "use 1 (no ECMP) or more",
         );
     }
+    if g.threads == 0 {
+        s.error(
+            "GEN-THREADS",
+            "global.threads",
+            "threads 0 leaves nothing to run the sessions",
+            "use 1 (the default) or more",
+        );
+    }
     let has_clients = cfg.peers.iter().any(|p| p.route_reflector_client);
     if g.cluster_id.is_some() && !has_clients {
         s.warn(

@@ -52,6 +52,7 @@ pub const ALL: &[(&str, &str)] = &[
         "keepalive not below the hold time, or above a third of it",
     ),
     ("GEN-MAX-PATHS", "global.max_paths is 0"),
+    ("GEN-THREADS", "global.threads is 0"),
     ("GEN-PORT", "port 0"),
     ("GEN-LISTEN", "passive sessions but nothing to listen on"),
     ("GEN-MD5", "TCP-MD5 key empty or longer than 80 bytes"),

@@ -76,6 +76,12 @@ pub struct Global {
     /// Kernel routing table (FIB) installation.
     #[serde(default)]
     pub fib: Fib,
+    /// Worker threads of the daemon's runtime (1 by default). The RIB is one task, so a
+    /// second worker only runs socket I/O beside it, and pays for that in cross-thread
+    /// wake-ups and in the RIB's cache contents moving between cores (see
+    /// docs/PERFORMANCE.md). Read at start only: a reload that changes it is warned about.
+    #[serde(default = "default_threads")]
+    pub threads: u16,
 }
 
 fn default_listen() -> Vec<IpAddr> {
@@ -94,6 +100,9 @@ fn default_hold_time() -> u16 {
     90
 }
 fn default_max_paths() -> u16 {
+    1
+}
+fn default_threads() -> u16 {
     1
 }
 fn default_true() -> bool {

@@ -409,6 +409,7 @@ fn generic_rules() {
         ["GEN-ASN-RESERVED"]
     );
     assert_eq!(rules(&format!("{BASE}max_paths = 0\n")), ["GEN-MAX-PATHS"]);
+    assert_eq!(rules(&format!("{BASE}threads = 0\n")), ["GEN-THREADS"]);
     let peer =
         |extra: &str| format!("{BASE}[[peers]]\naddress = \"192.0.2.2\"\nasn = 65002\n{extra}\n");
     assert_eq!(rules(&peer("import = \"nope\"")), ["GEN-POLICY-UNKNOWN"]);
