@@ -84,6 +84,8 @@ pub struct Topology {
     pub peers: Vec<PeerDef>,
     /// iBGP route reflection: every peer is a client.
     pub rr: bool,
+    /// `global.threads` for bgpd; its own default when `None`.
+    pub bgpd_threads: Option<u16>,
 }
 
 impl Topology {
@@ -105,7 +107,11 @@ impl Topology {
                 sink: true,
             });
         }
-        Topology { peers, rr }
+        Topology {
+            peers,
+            rr,
+            bgpd_threads: None,
+        }
     }
 }
 
@@ -235,6 +241,9 @@ fn bgpd_config(daemon: Daemon, topo: &Topology, dir: &Path) -> String {
         p = daemon.port(),
         d = dir.display()
     );
+    if let Some(n) = topo.bgpd_threads {
+        let _ = writeln!(s, "threads = {n}\n");
+    }
     if topo.rr {
         let _ = writeln!(s, "cluster_id = \"{}\"\n", daemon.address());
     }

@@ -91,6 +91,9 @@ struct Args {
     /// This project's bgpd binary.
     #[arg(long, default_value = "target/release/bgpd")]
     bgpd: PathBuf,
+    /// Worker threads for bgpd (`global.threads`); bgpd's default (1) when absent.
+    #[arg(long)]
+    bgpd_threads: Option<u16>,
     /// Where configs and daemon logs go.
     #[arg(long, default_value = "/tmp/bgp-bench")]
     workdir: PathBuf,
@@ -145,6 +148,7 @@ struct Plan {
     churn: Vec<Bytes>,
     churn_count: usize,
     withdraw: Vec<Bytes>,
+    bgpd_threads: Option<u16>,
 }
 
 async fn run(args: Args) -> Result<bool, String> {
@@ -208,6 +212,7 @@ async fn run(args: Args) -> Result<bool, String> {
         churn,
         churn_count,
         withdraw,
+        bgpd_threads: args.bgpd_threads,
     };
     drop(table);
 
@@ -317,12 +322,13 @@ async fn run_once(
     bgpd_bin: &std::path::Path,
 ) -> Result<RunResult, String> {
     let _ = std::fs::remove_dir_all(dir);
-    let topo = Topology::new(
+    let mut topo = Topology::new(
         daemon,
         plan.injectors,
         plan.sinks,
         plan.scenario == Scenario::Rr,
     );
+    topo.bgpd_threads = plan.bgpd_threads;
     let running = daemons::launch(daemon, &topo, dir, bgpd_bin)?;
     let pid = running.child.id();
     let res = drive(daemon, plan, &topo, pid).await;
