@@ -555,7 +555,21 @@ class GoBgp(Daemon):
         for k in self.sessions():
             fam = "ipv6-unicast" if k == 1 else "ipv4-unicast"
             pw = {4: 'auth-password = "interop-md5"', 5: 'auth-password = "wrong-key"'}.get(k, "")
-            lines.append(f"""[[neighbors]]
+            # Restarted with -r, GoBGP holds its UPDATEs until every GR peer sent
+            # End-of-RIB, and sessions 3 and 5 never come up: bound the wait (deferral).
+            lines.append(self.neighbor(k, fam, pw, gr=f"""  [neighbors.graceful-restart.config]
+    enabled = true
+    restart-time = {GR_TIME}
+    deferral-time = 8
+""") + """    [neighbors.afi-safis.mp-graceful-restart.config]
+      enabled = true
+""")
+        self.spawn_conf(lines)
+
+    def neighbor(self, k, fam, pw="", gr=""):
+        """One [[neighbors]] block for session k (iBGP to the DUT), `gr` inserted before
+        its address family."""
+        return f"""[[neighbors]]
   [neighbors.config]
     neighbor-address = "{self.peer_addr(k)}"
     peer-as = {DUT_AS}
@@ -566,40 +580,17 @@ class GoBgp(Daemon):
     connect-retry = 2
   [neighbors.transport.config]
     local-address = "{self.my_addr(k)}"
-  [neighbors.graceful-restart.config]
-    enabled = true
-    restart-time = {GR_TIME}
-    # Restarted with -r, GoBGP holds its UPDATEs until every GR peer sent End-of-RIB, and
-    # sessions 3 and 5 never come up: bound the wait.
-    deferral-time = 8
-  [[neighbors.afi-safis]]
+{gr}  [[neighbors.afi-safis]]
     [neighbors.afi-safis.config]
       afi-safi-name = "{fam}"
-    [neighbors.afi-safis.mp-graceful-restart.config]
-      enabled = true
-""")
-        self.spawn_conf(lines)
+"""
 
     def start_rr(self):
         self.spawn_conf([f"""[global.config]
   as = {DUT_AS}
   router-id = "{self.rid}"
   port = 179
-
-[[neighbors]]
-  [neighbors.config]
-    neighbor-address = "{self.peer_addr(6)}"
-    peer-as = {DUT_AS}
-  [neighbors.timers.config]
-    hold-time = {HOLD}
-    keepalive-interval = 3
-    connect-retry = 2
-  [neighbors.transport.config]
-    local-address = "{self.my_addr(6)}"
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv4-unicast"
-"""])
+""", self.neighbor(6, "ipv4-unicast")])
 
     def spawn_conf(self, lines):
         (self.dir / "gobgpd.toml").write_text("\n".join(lines))

@@ -223,27 +223,39 @@ fn collision_with_established_session_closes_the_new_connection() {
     assert_eq!(p2.a.state(), State::OpenConfirm);
 }
 
-#[test]
-fn new_connection_from_a_graceful_restart_peer_replaces_the_established_one() {
-    // A announces Graceful Restart; B is Established with it when A's new connection
-    // arrives, as after A crashed without B noticing (RFC 4724 §4.2). A restarted peer
-    // sets the Restart State bit.
-    let (mut a, mut b) = ebgp_configs();
-    a.graceful_restart = Some(bgp_fsm::GracefulRestartConfig {
-        restarting: true,
-        ..bgp_fsm::GracefulRestartConfig::default()
-    });
+/// Brings `a` and a passive `b` to Established, then has a second connection (`new`)
+/// from A arrive on B with A's OPEN. Returns the pair, B's established connection and
+/// B's actions for that OPEN.
+fn second_open_on_established_b(
+    a: bgp_fsm::Config,
+    mut b: bgp_fsm::Config,
+    new: ConnectionId,
+) -> (Pair, ConnectionId, bgp_fsm::Actions) {
     b.passive = true;
     let mut pair = Pair::new(Instant::now(), a, b).unwrap();
     pair.handle(Side::B, Event::ManualStart);
     pair.handle(Side::A, Event::ManualStart);
     let old = pair.b.established().unwrap().connection().unwrap();
     let now = pair.now;
-    let new = ConnectionId(77);
     pair.b.handle(now, Event::TcpConnectionConfirmed(new));
     let acts = pair
         .b
         .handle(now, Event::BgpOpen(new, pair.a.config().open()));
+    (pair, old, acts)
+}
+
+#[test]
+fn new_connection_from_a_graceful_restart_peer_replaces_the_established_one() {
+    // A announces Graceful Restart; B is Established with it when A's new connection
+    // arrives, as after A crashed without B noticing (RFC 4724 §4.2). A restarted peer
+    // sets the Restart State bit.
+    let (mut a, b) = ebgp_configs();
+    a.graceful_restart = Some(bgp_fsm::GracefulRestartConfig {
+        restarting: true,
+        ..bgp_fsm::GracefulRestartConfig::default()
+    });
+    let new = ConnectionId(77);
+    let (pair, old, acts) = second_open_on_established_b(a, b, new);
     assert_eq!(
         acts.notification(),
         None,
@@ -536,19 +548,11 @@ fn a_simultaneous_open_with_a_graceful_restart_peer_is_a_collision_not_a_restart
     // session reached Established, without the Restart State bit: RFC 4271 §6.8 applies
     // (the new connection is closed with Cease / Connection Collision Resolution), not
     // RFC 4724's restart rule.
-    let (mut a, mut b) = ebgp_configs();
+    let (mut a, b) = ebgp_configs();
     a.graceful_restart = Some(bgp_fsm::GracefulRestartConfig::default());
-    b.passive = true;
-    let mut pair = Pair::new(Instant::now(), a, b).unwrap();
-    pair.handle(Side::B, Event::ManualStart);
-    pair.handle(Side::A, Event::ManualStart);
-    let old = pair.b.established().unwrap().connection().unwrap();
-    let now = pair.now;
     let new = ConnectionId(78);
-    pair.b.handle(now, Event::TcpConnectionConfirmed(new));
-    let acts = pair
-        .b
-        .handle(now, Event::BgpOpen(new, pair.a.config().open()));
+    let (mut pair, old, acts) = second_open_on_established_b(a, b, new);
+    let now = pair.now;
     let n = acts
         .notification()
         .expect("the new connection gets a NOTIFICATION");

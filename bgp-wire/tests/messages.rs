@@ -563,37 +563,52 @@ fn builder_adds_as4_attributes_for_two_octet_sessions() {
     assert!(u.as4_path().is_none() && u.attributes().all(|a| a.type_code != AttrType::AS4_PATH));
 }
 
-#[test]
-fn builder_with_another_next_hop_encodes_like_a_new_builder() {
-    // A long AS path puts an extended-length attribute before NEXT_HOP's position in the
-    // walk, and communities one after it.
-    let attrs = vec![
+/// Attributes for the builder tests: a long AS path puts an extended-length attribute
+/// before NEXT_HOP's position in the walk, and communities one after it.
+fn long_path_attrs() -> Vec<Attribute> {
+    vec![
         Attribute::new(AttrValue::Origin(Origin::Igp)),
         Attribute::new(AttrValue::AsPath(AsPath::sequence(100_000..100_080))),
         Attribute::new(AttrValue::Med(7)),
         Attribute::new(AttrValue::Communities(vec![Community(0xfde8_0001)])),
-    ];
-    let prefixes: Vec<Nlri> = (0..300u32)
-        .map(|i| Nlri::new(format!("10.{}.{}.0/24", i / 256, i % 256).parse().unwrap()))
-        .collect();
-    let v4 = |s: &str| NextHop::V4(s.parse().unwrap());
-    let v6 = |s: &str| NextHop::V6 {
+    ]
+}
+
+fn v4(s: &str) -> NextHop {
+    NextHop::V4(s.parse().unwrap())
+}
+
+fn v6(s: &str) -> NextHop {
+    NextHop::V6 {
         global: s.parse().unwrap(),
         link_local: None,
-    };
+    }
+}
+
+/// `n` distinct /24s (IPv4) or /48s (IPv6).
+fn many_prefixes(family: Family, n: u32) -> Vec<Nlri> {
+    (0..n)
+        .map(|i| {
+            let p = if family == Family::IPV6_UNICAST {
+                format!("2001:db8:{i:x}::/48")
+            } else {
+                format!("10.{}.{}.0/24", i / 256, i % 256)
+            };
+            Nlri::new(p.parse().unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn builder_with_another_next_hop_encodes_like_a_new_builder() {
+    let attrs = long_path_attrs();
     let cases = [
         (Family::IPV4_UNICAST, v4("192.0.2.1"), v4("198.51.100.7")),
         (Family::IPV4_UNICAST, v6("2001:db8::1"), v6("2001:db8::2")),
         (Family::IPV6_UNICAST, v6("2001:db8::1"), v6("2001:db8::99")),
     ];
     for (family, first, second) in cases {
-        let family_prefixes: Vec<Nlri> = if family == Family::IPV6_UNICAST {
-            (0..300u32)
-                .map(|i| Nlri::new(format!("2001:db8:{i:x}::/48").parse().unwrap()))
-                .collect()
-        } else {
-            prefixes.clone()
-        };
+        let family_prefixes = many_prefixes(family, 300);
         let base = UpdateBuilder::announce(&p4(), family, first, &attrs).unwrap();
         let derived = base.with_next_hop(&second).expect("same kind of next hop");
         let fresh = UpdateBuilder::announce(&p4(), family, second.clone(), &attrs).unwrap();
@@ -625,34 +640,20 @@ fn builder_with_another_next_hop_encodes_like_a_new_builder() {
 fn builder_from_encoded_attributes_matches_the_decoded_builder() {
     // Types below and above NEXT_HOP's, an extended-length AS_PATH and an unknown
     // optional transitive attribute at the end.
-    let attrs = vec![
-        Attribute::new(AttrValue::Origin(Origin::Egp)),
-        Attribute::new(AttrValue::AsPath(AsPath::sequence(100_000..100_080))),
-        Attribute::new(AttrValue::Med(7)),
-        Attribute::new(AttrValue::Communities(vec![Community(0xfde8_0001)])),
-        Attribute {
-            flags: bgp_wire::AttrFlags(0xc0),
-            value: AttrValue::Raw {
-                type_code: AttrType(99),
-                value: Bytes::from_static(b"xyz"),
-            },
+    let mut attrs = long_path_attrs();
+    attrs.push(Attribute {
+        flags: bgp_wire::AttrFlags(0xc0),
+        value: AttrValue::Raw {
+            type_code: AttrType(99),
+            value: Bytes::from_static(b"xyz"),
         },
-    ];
+    });
     let mut block = BytesMut::new();
     for a in &attrs {
         a.encode(&p4(), &mut block).unwrap();
     }
-    let v4 = |s: &str| NextHop::V4(s.parse().unwrap());
-    let v6 = |s: &str| NextHop::V6 {
-        global: s.parse().unwrap(),
-        link_local: None,
-    };
-    let v4_prefixes: Vec<Nlri> = (0..1200u32)
-        .map(|i| Nlri::new(format!("10.{}.{}.0/24", i / 256, i % 256).parse().unwrap()))
-        .collect();
-    let v6_prefixes: Vec<Nlri> = (0..1200u32)
-        .map(|i| Nlri::new(format!("2001:db8:{i:x}::/48").parse().unwrap()))
-        .collect();
+    let v4_prefixes = many_prefixes(Family::IPV4_UNICAST, 1200);
+    let v6_prefixes = many_prefixes(Family::IPV6_UNICAST, 1200);
     let cases = [
         (Family::IPV4_UNICAST, v4("192.0.2.1"), &v4_prefixes),
         (Family::IPV4_UNICAST, v6("2001:db8::1"), &v4_prefixes),
