@@ -410,6 +410,8 @@ fn generic_rules() {
     );
     assert_eq!(rules(&format!("{BASE}max_paths = 0\n")), ["GEN-MAX-PATHS"]);
     assert_eq!(rules(&format!("{BASE}threads = 0\n")), ["GEN-THREADS"]);
+    assert_eq!(ok(BASE).0.global.threads, 1, "one worker unless configured");
+    assert_eq!(ok(&format!("{BASE}threads = 4\n")).0.global.threads, 4);
     let peer =
         |extra: &str| format!("{BASE}[[peers]]\naddress = \"192.0.2.2\"\nasn = 65002\n{extra}\n");
     assert_eq!(rules(&peer("import = \"nope\"")), ["GEN-POLICY-UNKNOWN"]);
