@@ -122,19 +122,11 @@ pub fn plan_reload(old: &Config, new: &Config) -> ReloadPlan {
     plan
 }
 
-/// Runs the daemon until SIGTERM/SIGINT. Returns an error message for start-up failures.
-pub async fn run(path: &Path) -> Result<(), String> {
-    let (cfg, report) = config::check_file(path).map_err(|r| r.render())?;
-    run_checked(path, cfg, &report).await
-}
-
-/// [`run`] with the file at `path` already read and checked (`bgpd run` does that before
-/// it starts the runtime, whose worker count is `global.threads`).
-pub async fn run_checked(
-    path: &Path,
-    mut cfg: Config,
-    report: &config::Report,
-) -> Result<(), String> {
+/// Runs the daemon until SIGTERM/SIGINT, with the file at `path` already read and checked
+/// ([`config::check_file`]: `bgpd run` does that before it starts the runtime, whose
+/// worker count is `global.threads`); `path` is read again on SIGHUP. Returns an error
+/// message for start-up failures.
+pub async fn run(path: &Path, mut cfg: Config, report: &config::Report) -> Result<(), String> {
     for w in report.warnings() {
         warn!("{w}");
     }

@@ -1,4 +1,4 @@
-//! `bgpd`: the BGP daemon for cloud VPN gateways, and the [`Speaker`] other tokio programs
+//! `bgpd`: the BGP daemon for cloud VPN gateways, and the [`Speaker`](speaker::Speaker) other tokio programs
 //! can embed.
 //!
 //! The daemon is a thin driver (conventions §1): it owns sockets, timers and channels, feeds

@@ -118,7 +118,7 @@ fn run(config: &Path) -> ExitCode {
     let Some(runtime) = runtime("run", Some(usize::from(cfg.global.threads))) else {
         return ExitCode::FAILURE;
     };
-    match runtime.block_on(bgpd::daemon::run_checked(config, cfg, &report)) {
+    match runtime.block_on(bgpd::daemon::run(config, cfg, &report)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("bgpd: {e}");

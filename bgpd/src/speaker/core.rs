@@ -79,7 +79,51 @@ enum ConnEvent {
 
 /// Octets queued towards a connection: in the writer queue and in the core's backlog.
 fn c_queued(c: &Conn) -> usize {
-    c.sender.as_ref().map_or(0, MessageSender::queued_bytes) + c.backlog_bytes
+    c.sender.as_ref().map_or(0, MessageSender::queued_bytes) + c.backlog.bytes
+}
+
+/// Messages the writer queue of a connection had no room for, in order, with their
+/// octet count (read for every export pass, so kept rather than summed).
+#[derive(Default)]
+struct Backlog {
+    queue: VecDeque<Bytes>,
+    bytes: usize,
+}
+
+impl Backlog {
+    /// Queues `message` behind the backlog, or straight to the writer when there is none
+    /// and the writer has room.
+    fn send(&mut self, writer: &MessageSender, message: Bytes) {
+        let message = if self.queue.is_empty() {
+            match writer.try_send(message) {
+                Ok(()) => return,
+                Err(tokio::sync::mpsc::error::TrySendError::Full(m)) => m,
+                Err(tokio::sync::mpsc::error::TrySendError::Closed(_)) => return,
+            }
+        } else {
+            message
+        };
+        self.bytes += message.len();
+        self.queue.push_back(message);
+    }
+
+    /// Moves as much of the backlog to the writer as it has room for.
+    fn drain_into(&mut self, writer: &MessageSender) {
+        while let Some(m) = self.queue.pop_front() {
+            let len = m.len();
+            match writer.try_send(m) {
+                Ok(()) => self.bytes -= len,
+                Err(tokio::sync::mpsc::error::TrySendError::Full(m)) => {
+                    self.queue.push_front(m);
+                    break;
+                }
+                Err(tokio::sync::mpsc::error::TrySendError::Closed(_)) => {
+                    self.bytes -= len;
+                    break;
+                }
+            }
+        }
+    }
 }
 
 struct Conn {
@@ -90,10 +134,8 @@ struct Conn {
     progress: JoinHandle<()>,
     max_len: Arc<AtomicUsize>,
     local: SocketAddr,
-    /// Messages the writer queue had no room for, in order.
-    backlog: VecDeque<Bytes>,
-    /// Octets in `backlog`.
-    backlog_bytes: usize,
+    /// Messages the writer queue had no room for.
+    backlog: Backlog,
 }
 
 struct PeerState {
@@ -703,16 +745,7 @@ impl Core {
                 let peer = c.peer;
                 // Room in the writer queue again: move the backlog over.
                 if let Some(s) = &c.sender {
-                    while let Some(b) = c.backlog.pop_front() {
-                        c.backlog_bytes -= b.len();
-                        if let Err(e) = s.try_send(b) {
-                            if let tokio::sync::mpsc::error::TrySendError::Full(b) = e {
-                                c.backlog_bytes += b.len();
-                                c.backlog.push_front(b);
-                            }
-                            break;
-                        }
-                    }
+                    c.backlog.drain_into(s);
                 }
                 self.fsm_event(peer, Event::DataSent(conn), now);
             }
@@ -786,8 +819,7 @@ impl Core {
                 progress: progress_task,
                 max_len,
                 local,
-                backlog: VecDeque::new(),
-                backlog_bytes: 0,
+                backlog: Backlog::default(),
             },
         );
     }
@@ -819,19 +851,8 @@ impl Core {
         let Some(c) = self.conns.get_mut(&conn) else {
             return;
         };
-        let Some(s) = &c.sender else { return };
-        if !c.backlog.is_empty() {
-            c.backlog_bytes += bytes.len();
-            c.backlog.push_back(bytes);
-            return;
-        }
-        match s.try_send(bytes) {
-            Ok(()) => {}
-            Err(tokio::sync::mpsc::error::TrySendError::Full(b)) => {
-                c.backlog_bytes += b.len();
-                c.backlog.push_back(b);
-            }
-            Err(tokio::sync::mpsc::error::TrySendError::Closed(_)) => {}
+        if let Some(s) = &c.sender {
+            c.backlog.send(s, bytes);
         }
     }
 
