@@ -420,11 +420,13 @@ proptest! {
                 // MP_REACH_NLRI first, then the block as it was given.
                 prop_assert!(out.ends_with(&data));
             } else {
-                // The block plus NEXT_HOP (7 octets), then 10.0.0.0/8 (2 octets).
+                // The block plus NEXT_HOP (7 octets), then 10.0.0.0/8 (2 octets, after a
+                // 4-octet path identifier when ADD-PATH send is on, RFC 7911 §3).
                 let attr_len = usize::from(u16::from_be_bytes([out[21], out[22]]));
+                let nlri_len = if p.add_path_send.contains(family) { 6 } else { 2 };
                 prop_assert_eq!(&out[19..21], &[0u8, 0][..]);
                 prop_assert_eq!(attr_len, data.len() + 7);
-                prop_assert_eq!(out.len(), 23 + attr_len + 2);
+                prop_assert_eq!(out.len(), 23 + attr_len + nlri_len);
             }
         }
     }
