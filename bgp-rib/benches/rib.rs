@@ -122,14 +122,20 @@ fn cpu_time_report(updates: &[UpdateRef], runs: usize) {
         let t4 = cpu_ns().unwrap_or(0);
         black_box(again);
         best_export = best_export.min((t4 - t3) as f64 / 1e9);
+        // The injecting session goes down: every path goes, every prefix is withdrawn.
+        let t5 = cpu_ns().unwrap_or(0);
+        let gone = rib.peer_down(peers[0]).unwrap();
+        let t6 = cpu_ns().unwrap_or(0);
+        assert_eq!(gone.len(), PREFIXES);
         eprintln!(
             "cpu time: insert {:.0} ms ({:.2} M prefixes/s); first export {:.0} ms; \
-             repeat export {:.0} ms ({:.0} MB/s)",
+             repeat export {:.0} ms ({:.0} MB/s); peer down {:.0} ms",
             (t1 - t0) as f64 / 1e6,
             PREFIXES as f64 / ((t1 - t0) as f64 / 1e9) / 1e6,
             (t3 - t2) as f64 / 1e6,
             (t4 - t3) as f64 / 1e6,
             bytes as f64 / ((t4 - t3) as f64 / 1e9) / 1e6,
+            (t6 - t5) as f64 / 1e6,
         );
     }
     eprintln!(

@@ -49,7 +49,7 @@ use crate::attrs::{AttrId, NextHopAddr, PathAttrs};
 use crate::peer::{Peer, PeerId, PeerKind};
 use crate::policy::{Action, Policy, Verdict, apply_action, prepend_as_path};
 use crate::rib::{Change, ChangeKind, Pfx, Rib, RibError, Tables};
-use crate::table::{self as tbl, OUT_BITS, Path, Slot};
+use crate::table::{self as tbl, OUT_BITS, Path, PrefixTable, Slot, TableEntry};
 
 /// RFC 4456 §8 and the RFC 4271 §9.2 iBGP split horizon, in one place: may a route learned
 /// from a peer of kind `from` be advertised to a peer of kind `to`?
@@ -1433,7 +1433,7 @@ fn offer_changes<P: Pfx>(
         let net: IpNet = prefix.into();
         // One lookup serves the offers and, for a prefix kept only for its withdrawal,
         // the removal.
-        let prefix_trie::map::Entry::Occupied(mut entry) = map.entry(prefix) else {
+        let TableEntry::Occupied(mut entry) = map.entry(prefix) else {
             for (_, ex) in exporters.iter_mut() {
                 ex.offer(rib, &mut shared, net, None, None);
             }
@@ -1449,10 +1449,7 @@ fn offer_changes<P: Pfx>(
             *tombs = tombs.saturating_sub(1);
         }
     }
-    if map.is_empty() {
-        // Give the trie's arrays back (removal through an entry keeps the nodes).
-        *map = prefix_trie::PrefixMap::new();
-    }
+    map.tidy();
 }
 
 /// Offers every prefix of family `P` to a full export pass, then drops the prefixes
@@ -1470,7 +1467,7 @@ fn full_walk<P: Pfx>(rib: &Rib, tables: &mut Tables, ex: &mut Exporter) {
         ex.builder_list.reserve(rib.attrs.len());
         ex.builder_meta.reserve(rib.attrs.len());
     }
-    for (prefix, slot) in map.iter_mut() {
+    for (prefix, slot) in map.rows_mut() {
         let best = tbl::best(lists.get(slot));
         ex.offer(rib, &mut shared, prefix.into(), best, Some(&mut *slot));
         if slot.is_empty() && slot.out() == 0 {
@@ -1485,7 +1482,7 @@ fn full_walk<P: Pfx>(rib: &Rib, tables: &mut Tables, ex: &mut Exporter) {
 fn clear_out_bit<P: Pfx>(tables: &mut Tables, bit: u32) {
     let (map, _, tombs) = P::split_tombs(tables);
     let mut gone: Vec<P> = Vec::new();
-    for (prefix, slot) in map.iter_mut() {
+    for (prefix, slot) in map.rows_mut() {
         slot.set_out(bit, false);
         if slot.is_empty() && slot.out() == 0 {
             gone.push(prefix);
@@ -1495,15 +1492,12 @@ fn clear_out_bit<P: Pfx>(tables: &mut Tables, bit: u32) {
 }
 
 /// Removes prefixes that have no path and that no group holds any more (`gone`).
-fn drop_unheld<P: Pfx>(map: &mut prefix_trie::PrefixMap<P, Slot>, tombs: &mut usize, gone: Vec<P>) {
+fn drop_unheld<P: Pfx>(map: &mut PrefixTable<P>, tombs: &mut usize, gone: Vec<P>) {
     *tombs = tombs.saturating_sub(gone.len());
     for p in gone {
         map.remove(&p);
     }
-    if map.is_empty() {
-        // Give the trie's arrays back.
-        *map = prefix_trie::PrefixMap::new();
-    }
+    map.tidy();
 }
 
 #[cfg(test)]

@@ -9,14 +9,12 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use bgp_wire::{Attribute, ErrorAction, Family, Nlri, SessionParams, UpdateRef};
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
-use prefix_trie::PrefixMap;
 
 use crate::attrs::{AttrId, AttrStore, Canonicalizer, NextHopAddr, PathAttrs};
 use crate::best::{self, Candidate, PathStatus};
 use crate::peer::{MaxPrefixAction, Peer, PeerConfig, PeerId, PeerKind};
 use crate::policy::{Action, Verdict, apply_action};
-use crate::table::{self as tbl, Lists, Path, Slot, Sources};
-use prefix_trie::map::Entry;
+use crate::table::{self as tbl, Lists, Path, PrefixTable, Slot, Sources, TableEntry};
 
 /// RIB-wide configuration.
 #[derive(Clone, Debug)]
@@ -163,28 +161,30 @@ pub struct Route<'a> {
 }
 
 /// A prefix type the RIB keeps a table for.
-pub(crate) trait Pfx: prefix_trie::Prefix + Copy + Ord + Into<IpNet> + fmt::Debug {
+pub(crate) trait Pfx:
+    prefix_trie::Prefix + Copy + Ord + Default + Into<IpNet> + fmt::Debug
+{
     #[allow(dead_code)]
     const FAMILY: Family;
     #[allow(dead_code)]
-    fn table(t: &Tables) -> &PrefixMap<Self, Slot>;
+    fn table(t: &Tables) -> &PrefixTable<Self>;
     /// The table and the path lists.
-    fn split(t: &mut Tables) -> (&mut PrefixMap<Self, Slot>, &mut Lists) {
+    fn split(t: &mut Tables) -> (&mut PrefixTable<Self>, &mut Lists) {
         let (map, lists, _) = Self::split_tombs(t);
         (map, lists)
     }
     /// The table, the path lists and the count of its prefixes kept only for a withdrawal.
-    fn split_tombs(t: &mut Tables) -> (&mut PrefixMap<Self, Slot>, &mut Lists, &mut usize);
+    fn split_tombs(t: &mut Tables) -> (&mut PrefixTable<Self>, &mut Lists, &mut usize);
     /// The prefix, truncated, if `net` is of this family.
     fn from_net(net: IpNet) -> Option<Self>;
 }
 
 impl Pfx for Ipv4Net {
     const FAMILY: Family = Family::IPV4_UNICAST;
-    fn table(t: &Tables) -> &PrefixMap<Self, Slot> {
+    fn table(t: &Tables) -> &PrefixTable<Self> {
         &t.v4
     }
-    fn split_tombs(t: &mut Tables) -> (&mut PrefixMap<Self, Slot>, &mut Lists, &mut usize) {
+    fn split_tombs(t: &mut Tables) -> (&mut PrefixTable<Self>, &mut Lists, &mut usize) {
         (&mut t.v4, &mut t.lists, &mut t.tombs_v4)
     }
     fn from_net(net: IpNet) -> Option<Self> {
@@ -197,10 +197,10 @@ impl Pfx for Ipv4Net {
 
 impl Pfx for Ipv6Net {
     const FAMILY: Family = Family::IPV6_UNICAST;
-    fn table(t: &Tables) -> &PrefixMap<Self, Slot> {
+    fn table(t: &Tables) -> &PrefixTable<Self> {
         &t.v6
     }
-    fn split_tombs(t: &mut Tables) -> (&mut PrefixMap<Self, Slot>, &mut Lists, &mut usize) {
+    fn split_tombs(t: &mut Tables) -> (&mut PrefixTable<Self>, &mut Lists, &mut usize) {
         (&mut t.v6, &mut t.lists, &mut t.tombs_v6)
     }
     fn from_net(net: IpNet) -> Option<Self> {
@@ -214,8 +214,8 @@ impl Pfx for Ipv6Net {
 /// The two unicast tables.
 #[derive(Default)]
 pub(crate) struct Tables {
-    pub v4: PrefixMap<Ipv4Net, Slot>,
-    pub v6: PrefixMap<Ipv6Net, Slot>,
+    pub v4: PrefixTable<Ipv4Net>,
+    pub v6: PrefixTable<Ipv6Net>,
     /// Path lists of prefixes with several paths, both families.
     pub lists: Lists,
     /// Prefixes with no path left that an update group has not withdrawn yet
@@ -411,8 +411,8 @@ impl Rib {
             peers: vec![Some(Peer::local())],
             sources: Sources::new(),
             tables: Tables {
-                v4: PrefixMap::new(),
-                v6: PrefixMap::new(),
+                v4: PrefixTable::default(),
+                v6: PrefixTable::default(),
                 lists: Lists::default(),
                 tombs_v4: 0,
                 tombs_v6: 0,
@@ -603,7 +603,7 @@ impl Rib {
                 released,
                 ..
             } = scratch;
-            for (prefix, slot) in map.iter_mut() {
+            for (prefix, slot) in map.rows_mut() {
                 if slot.is_empty() {
                     continue;
                 }
@@ -653,10 +653,7 @@ impl Rib {
         for p in emptied {
             map.remove(&p);
         }
-        if map.is_empty() {
-            // Give the trie's arrays back (removal keeps their capacity).
-            *map = PrefixMap::new();
-        }
+        map.tidy();
         for s in removed_sources {
             let peer = sources.peer(s);
             if let Some(Some(p)) = peers.get_mut(peer.index()) {
@@ -706,7 +703,7 @@ impl Rib {
         let mut release = None;
         let mut now_empty = false;
         let effect = match map.entry(prefix) {
-            Entry::Vacant(v) => match new {
+            TableEntry::Vacant(v) => match new {
                 None => Effect::Absent,
                 Some(id) => {
                     let mut path = [Path::new(id, source)];
@@ -722,7 +719,7 @@ impl Rib {
                     Effect::Added
                 }
             },
-            Entry::Occupied(mut o) => {
+            TableEntry::Occupied(mut o) => {
                 let slot = o.get_mut();
                 let was_tomb = slot.is_empty();
                 lists.load(slot, work);
@@ -787,8 +784,8 @@ impl Rib {
                 effect
             }
         };
-        if now_empty && map.is_empty() {
-            *map = PrefixMap::new();
+        if now_empty {
+            map.tidy();
         }
         if let Some(id) = release {
             attrs.release(id);
@@ -1113,7 +1110,7 @@ impl Rib {
         let sources = &self.sources;
         let work = &mut self.scratch.work;
         let (map, lists) = P::split(&mut self.tables);
-        for (_, slot) in map.iter_mut() {
+        for (_, slot) in map.rows_mut() {
             if !lists
                 .get(slot)
                 .iter()

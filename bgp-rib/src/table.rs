@@ -2,6 +2,9 @@
 
 use std::collections::HashMap;
 
+use prefix_trie::map::{Entry, OccupiedEntry, VacantEntry};
+use prefix_trie::{Prefix, PrefixMap};
+
 use crate::attrs::AttrId;
 use crate::best::PathStatus;
 use crate::peer::PeerId;
@@ -101,11 +104,282 @@ impl Slot {
             self.out &= !bit;
         }
     }
+    /// The value of a [`PrefixTable`] row that holds no prefix.
+    fn vacant() -> Slot {
+        Slot {
+            head: Path {
+                attrs: AttrId(0),
+                tag: VACANT_MARK,
+            },
+            out: 0,
+        }
+    }
+    fn is_vacant(&self) -> bool {
+        self.head.tag & STATUS_MASK == VACANT_MARK
+    }
     fn set_empty(&mut self) {
         self.head = Path {
             attrs: AttrId(0),
             tag: EMPTY_MARK,
         };
+    }
+}
+
+/// Status code no path carries: marks a [`PrefixTable`] row that holds no prefix.
+const VACANT_MARK: u32 = 13 << STATUS_SHIFT;
+
+/// One row of a [`PrefixTable`]: the prefix and its value.
+#[derive(Clone, Copy, Debug)]
+struct Row<P> {
+    prefix: P,
+    slot: Slot,
+}
+
+/// Rows per chunk of [`Rows`] (80 KiB of IPv4 rows).
+const CHUNK_BITS: u32 = 12;
+const CHUNK: usize = 1 << CHUNK_BITS;
+
+/// The rows of a [`PrefixTable`], in fixed-size chunks: growing never moves or copies
+/// rows (a single array doubling from 10 to 20 MB would leave the old block as a hole in
+/// the heap), and a row number splits into chunk and offset with a shift and a mask.
+struct Rows<P> {
+    chunks: Vec<Box<[Row<P>]>>,
+    /// Rows handed out so far (the high-water mark).
+    used: u32,
+    /// Rows of removed prefixes, for reuse.
+    free: Vec<u32>,
+}
+
+impl<P: Copy + Default> Rows<P> {
+    fn new() -> Self {
+        Rows {
+            chunks: Vec::new(),
+            used: 0,
+            free: Vec::new(),
+        }
+    }
+
+    fn split(i: u32) -> (usize, usize) {
+        ((i >> CHUNK_BITS) as usize, i as usize & (CHUNK - 1))
+    }
+
+    fn get(&self, i: u32) -> Option<&Row<P>> {
+        if i >= self.used {
+            return None;
+        }
+        let (c, o) = Self::split(i);
+        self.chunks.get(c)?.get(o)
+    }
+
+    /// A row for `row`: a freed one, or the next unused one.
+    fn alloc(&mut self, row: Row<P>) -> u32 {
+        if let Some(i) = self.free.pop() {
+            let (c, o) = Self::split(i);
+            if let Some(r) = self.chunks.get_mut(c).and_then(|c| c.get_mut(o)) {
+                *r = row;
+                return i;
+            }
+        }
+        let i = self.used;
+        let (c, o) = Self::split(i);
+        if c >= self.chunks.len() {
+            let vacant = Row {
+                prefix: P::default(),
+                slot: Slot::vacant(),
+            };
+            self.chunks.push(vec![vacant; CHUNK].into_boxed_slice());
+        }
+        if let Some(r) = self.chunks.get_mut(c).and_then(|c| c.get_mut(o)) {
+            *r = row;
+        }
+        self.used += 1;
+        i
+    }
+
+    /// The value in row `i`, which must be in use; if it is not (a bug), a new row with no
+    /// path is taken instead. Returns the row number and the value.
+    fn slot_mut(&mut self, i: u32, prefix: P) -> (u32, &mut Slot) {
+        let i = if self.get(i).is_some() {
+            i
+        } else {
+            let mut slot = Slot::vacant();
+            slot.set_empty();
+            self.alloc(Row { prefix, slot })
+        };
+        let (c, o) = Self::split(i);
+        #[allow(clippy::indexing_slicing)] // row i exists: checked or just allocated above
+        (i, &mut self.chunks[c][o].slot)
+    }
+
+    fn release(&mut self, i: u32) {
+        let (c, o) = Self::split(i);
+        if i < self.used
+            && let Some(r) = self.chunks.get_mut(c).and_then(|c| c.get_mut(o))
+        {
+            r.slot = Slot::vacant();
+            self.free.push(i);
+        }
+    }
+
+    fn iter_mut(&mut self) -> impl Iterator<Item = &mut Row<P>> + '_ {
+        let used = self.used as usize;
+        self.chunks.iter_mut().flat_map(|c| c.iter_mut()).take(used)
+    }
+
+    fn bytes(&self) -> usize {
+        self.chunks.len() * CHUNK * core::mem::size_of::<Row<P>>()
+            + self.chunks.capacity() * core::mem::size_of::<Box<[Row<P>]>>()
+            + self.free.capacity() * 4
+    }
+}
+
+/// The table of one address family: a [`PrefixMap`] from each prefix to a row number, and
+/// the rows (prefix and [`Slot`]) in dense arrays.
+///
+/// Lookups by prefix go through the trie. What the rows add: the walks that touch every
+/// prefix (a full export, a peer's routes going away, graceful-restart marking) read them
+/// in memory order, at about a nanosecond a row, where iterating the trie costs a cache
+/// miss per prefix once the table outgrows the CPU cache (about 160 ns per prefix for a
+/// full table that arrived in the order a peer sends it). The trie's values shrink from
+/// 12 octets to 4, so the arrays the trie re-tiers on insertion are a third of the size;
+/// the rows cost 20 octets a prefix for IPv4 (36 for IPv6).
+///
+/// Rows of removed prefixes are reused by the next insertions; like the trie's own
+/// nodes, the rows are given back when the table is empty.
+pub(crate) struct PrefixTable<P> {
+    index: PrefixMap<P, u32>,
+    rows: Rows<P>,
+}
+
+impl<P: Prefix + Copy + Default> Default for PrefixTable<P> {
+    fn default() -> Self {
+        PrefixTable {
+            index: PrefixMap::new(),
+            rows: Rows::new(),
+        }
+    }
+}
+
+/// A prefix found in (or missing from) a [`PrefixTable`], from one trie lookup.
+pub(crate) enum TableEntry<'a, P> {
+    Occupied(OccupiedRow<'a, P>),
+    Vacant(VacantRow<'a, P>),
+}
+
+/// A prefix present in a [`PrefixTable`].
+pub(crate) struct OccupiedRow<'a, P> {
+    entry: OccupiedEntry<'a, P, u32>,
+    slot: &'a mut Slot,
+    row: u32,
+    free: &'a mut Vec<u32>,
+}
+
+/// A prefix absent from a [`PrefixTable`]; inserting it needs no second lookup.
+pub(crate) struct VacantRow<'a, P> {
+    entry: VacantEntry<'a, P, u32>,
+    prefix: P,
+    rows: &'a mut Rows<P>,
+}
+
+impl<P: Prefix + Copy> OccupiedRow<'_, P> {
+    pub(crate) fn get_mut(&mut self) -> &mut Slot {
+        self.slot
+    }
+
+    /// Removes the prefix; its row is kept for reuse.
+    pub(crate) fn remove(self) {
+        self.entry.remove();
+        *self.slot = Slot::vacant();
+        self.free.push(self.row);
+    }
+}
+
+impl<P: Prefix + Copy + Default> VacantRow<'_, P> {
+    pub(crate) fn insert(self, slot: Slot) {
+        let i = self.rows.alloc(Row {
+            prefix: self.prefix,
+            slot,
+        });
+        self.entry.insert(i);
+    }
+}
+
+impl<P: Prefix + Copy + Default> PrefixTable<P> {
+    /// Number of prefixes.
+    pub(crate) fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+
+    /// Looks `prefix` up once, to read, change, remove or insert it.
+    pub(crate) fn entry(&mut self, prefix: P) -> TableEntry<'_, P> {
+        let PrefixTable { index, rows } = self;
+        match index.entry(prefix) {
+            Entry::Occupied(mut entry) => {
+                let was = *entry.get();
+                let (row, _) = rows.slot_mut(was, prefix);
+                if row != was {
+                    *entry.get_mut() = row;
+                }
+                let Rows { chunks, free, .. } = rows;
+                let (c, o) = Rows::<P>::split(row);
+                #[allow(clippy::indexing_slicing)] // slot_mut made row `row` exist
+                let slot = &mut chunks[c][o].slot;
+                TableEntry::Occupied(OccupiedRow {
+                    entry,
+                    slot,
+                    row,
+                    free,
+                })
+            }
+            Entry::Vacant(entry) => TableEntry::Vacant(VacantRow {
+                entry,
+                prefix,
+                rows,
+            }),
+        }
+    }
+
+    pub(crate) fn get(&self, prefix: &P) -> Option<&Slot> {
+        let &i = self.index.get(prefix)?;
+        self.rows.get(i).map(|r| &r.slot)
+    }
+
+    /// Removes a prefix.
+    pub(crate) fn remove(&mut self, prefix: &P) {
+        if let Some(i) = self.index.remove(prefix) {
+            self.rows.release(i);
+        }
+    }
+
+    /// Every prefix and its value, in prefix order (one trie walk).
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (P, &Slot)> + '_ {
+        self.index
+            .iter()
+            .filter_map(|(p, &i)| self.rows.get(i).map(|r| (p, &r.slot)))
+    }
+
+    /// Every prefix and its value, in row order (no trie access).
+    pub(crate) fn rows_mut(&mut self) -> impl Iterator<Item = (P, &mut Slot)> + '_ {
+        self.rows
+            .iter_mut()
+            .filter(|r| !r.slot.is_vacant())
+            .map(|r| (r.prefix, &mut r.slot))
+    }
+
+    /// Gives all memory back once the table is empty.
+    pub(crate) fn tidy(&mut self) {
+        if self.index.is_empty() {
+            *self = PrefixTable::default();
+        }
+    }
+
+    /// Bytes held by the trie and the rows (not what the values point to).
+    pub(crate) fn mem_size(&self) -> usize {
+        self.index.mem_size() + self.rows.bytes()
     }
 }
 
@@ -362,6 +636,103 @@ mod tests {
         lists.store(&mut slot, &[a, b]);
         assert!(!slot.is_empty());
         assert_eq!(lists.get(&slot), &[a, b]);
+    }
+
+    fn v4(s: &str) -> ipnet::Ipv4Net {
+        s.parse().unwrap()
+    }
+
+    fn attrs_of(t: &PrefixTable<ipnet::Ipv4Net>, p: &str) -> Option<u32> {
+        t.get(&v4(p)).map(|s| s.head.attrs.0)
+    }
+
+    #[test]
+    fn prefix_table_inserts_finds_and_reuses_rows() {
+        let mut t: PrefixTable<ipnet::Ipv4Net> = PrefixTable::default();
+        for (i, p) in ["10.0.0.0/8", "10.1.0.0/16", "192.0.2.0/24"]
+            .iter()
+            .enumerate()
+        {
+            match t.entry(v4(p)) {
+                TableEntry::Vacant(v) => v.insert(Slot::one(Path::new(AttrId(i as u32), 1))),
+                TableEntry::Occupied(_) => panic!("{p} present before insertion"),
+            }
+        }
+        assert_eq!(t.len(), 3);
+        assert_eq!(attrs_of(&t, "10.1.0.0/16"), Some(1));
+        assert_eq!(attrs_of(&t, "10.1.0.0/17"), None);
+        match t.entry(v4("10.1.0.0/16")) {
+            TableEntry::Occupied(mut o) => o.get_mut().set_out(2, true),
+            TableEntry::Vacant(_) => panic!("10.1.0.0/16 missing"),
+        }
+        assert_eq!(t.get(&v4("10.1.0.0/16")).map(Slot::out), Some(2));
+        // Removal frees the row; the next insertion takes it instead of growing.
+        match t.entry(v4("10.0.0.0/8")) {
+            TableEntry::Occupied(o) => o.remove(),
+            TableEntry::Vacant(_) => panic!("10.0.0.0/8 missing"),
+        }
+        assert_eq!(t.len(), 2);
+        assert_eq!(t.rows_mut().count(), 2, "a freed row is not walked");
+        if let TableEntry::Vacant(v) = t.entry(v4("198.51.100.0/24")) {
+            v.insert(Slot::one(Path::new(AttrId(9), 1)));
+        }
+        assert_eq!(t.rows.used, 3, "the freed row was reused");
+        assert_eq!(attrs_of(&t, "198.51.100.0/24"), Some(9));
+        // The walk in prefix order and the walk in row order see the same prefixes.
+        let ordered: Vec<_> = t.iter().map(|(p, s)| (p, s.head.attrs.0)).collect();
+        let mut by_row: Vec<_> = t.rows_mut().map(|(p, s)| (p, s.head.attrs.0)).collect();
+        by_row.sort();
+        assert_eq!(ordered, by_row);
+        assert_eq!(
+            ordered.iter().map(|x| x.0.to_string()).collect::<Vec<_>>(),
+            ["10.1.0.0/16", "192.0.2.0/24", "198.51.100.0/24"]
+        );
+        for p in ["10.1.0.0/16", "192.0.2.0/24", "198.51.100.0/24"] {
+            t.remove(&v4(p));
+        }
+        t.tidy();
+        assert!(t.is_empty());
+        assert_eq!(
+            t.mem_size(),
+            PrefixTable::<ipnet::Ipv4Net>::default().mem_size()
+        );
+    }
+
+    #[test]
+    fn prefix_table_rows_span_chunks_and_come_back_when_empty() {
+        let mut t: PrefixTable<ipnet::Ipv4Net> = PrefixTable::default();
+        let empty = t.mem_size();
+        let net = |i: u32| ipnet::Ipv4Net::new(core::net::Ipv4Addr::from(i << 8), 24).unwrap();
+        let n = 3 * CHUNK as u32 + 5;
+        for i in 0..n {
+            if let TableEntry::Vacant(v) = t.entry(net(i)) {
+                v.insert(Slot::one(Path::new(AttrId(i), 1)));
+            }
+        }
+        assert_eq!(t.rows.chunks.len(), 4);
+        for i in (0..n).filter(|i| i % 4 != 0) {
+            t.remove(&net(i));
+        }
+        assert_eq!(t.len(), (n as usize).div_ceil(4));
+        assert_eq!(t.rows_mut().count(), t.len());
+        for i in 0..n {
+            let want = (i % 4 == 0).then_some(i);
+            assert_eq!(t.get(&net(i)).map(|s| s.head.attrs.0), want, "prefix {i}");
+        }
+        // New prefixes take freed rows before the high-water mark moves.
+        let used = t.rows.used;
+        for i in n..n + 100 {
+            if let TableEntry::Vacant(v) = t.entry(net(i)) {
+                v.insert(Slot::one(Path::new(AttrId(i), 1)));
+            }
+        }
+        assert_eq!(t.rows.used, used);
+        for i in 0..n + 100 {
+            t.remove(&net(i));
+        }
+        t.tidy();
+        assert!(t.is_empty());
+        assert_eq!(t.mem_size(), empty);
     }
 
     #[test]
