@@ -152,8 +152,8 @@ pub(crate) struct Group {
     /// Per builder: the set it encodes and the next hop it carries.
     builder_meta: Vec<(BuilderKey, NextHopAddr)>,
     /// Buffers and memo of the export passes, kept for the next one.
-    entries: Vec<(u32, Nlri)>,
-    sorted: Vec<(u32, Nlri)>,
+    entries: Vec<(u32, u32)>,
+    sorted: Vec<(u32, u32)>,
     memo: HashMap<u32, (u16, u32), IdHash>,
 }
 
@@ -240,10 +240,14 @@ struct Exporter {
     builder_meta: Vec<(BuilderKey, NextHopAddr)>,
     /// Builders of policy-modified sets, used in this pass only (index `u32::MAX - i`).
     uncached: Vec<UpdateBuilder>,
-    /// (builder index, prefix) to announce.
-    entries: Vec<(u32, Nlri)>,
+    /// (builder index, row of the prefix in its family's table) to announce: 8 octets
+    /// each, where the prefix itself would take 28 (a full table's pass writes and sorts
+    /// a million of them).
+    entries: Vec<(u32, u32)>,
+    /// Octets the NLRI of `entries` take on the wire.
+    nlri_octets: usize,
     /// Buffer for `entries` grouped by builder.
-    sorted: Vec<(u32, Nlri)>,
+    sorted: Vec<(u32, u32)>,
     withdrawn: Vec<Nlri>,
     verdict: Verdict,
     suppressed: usize,
@@ -396,8 +400,9 @@ impl Exporter {
         idx
     }
 
-    /// Offers one prefix with its current best path; `slot` is the prefix's trie value
-    /// (`None`: not in the table, so no group has it advertised).
+    /// Offers one prefix with its current best path; `slot` is the prefix's value and
+    /// `row` its row in the table (`None`: not in the table, so no group has it
+    /// advertised).
     fn offer(
         &mut self,
         rib: &Rib,
@@ -405,6 +410,7 @@ impl Exporter {
         prefix: IpNet,
         best: Option<Path>,
         mut slot: Option<&mut Slot>,
+        row: u32,
     ) {
         let builder = match best {
             None => None,
@@ -440,7 +446,8 @@ impl Exporter {
             }
             self.set_advertised(prefix, slot, true);
         }
-        self.entries.push((builder, Nlri::new(prefix)));
+        self.entries.push((builder, row));
+        self.nlri_octets += 1 + usize::from(prefix.prefix_len()).div_ceil(8);
     }
 
     fn decide_memo(
@@ -520,6 +527,41 @@ impl Exporter {
             .then_some(encoded)
     }
 
+    /// About the octets the announcements of `sorted` (entries grouped by builder) take
+    /// encoded, a little more rather than less: per builder, one message's fixed part;
+    /// the NLRI; and a fixed part for every further message the NLRI could spill into.
+    fn announce_octets(&self, sorted: &[(u32, u32)], uncached_from: u32) -> usize {
+        let mut fixed = 0usize;
+        let mut largest = 0usize;
+        let mut last = None;
+        for &(b, _) in sorted {
+            if last == Some(b) {
+                continue;
+            }
+            last = Some(b);
+            let builder = if b > uncached_from {
+                self.uncached.get((u32::MAX - b) as usize)
+            } else {
+                self.builder_list.get(b as usize)
+            };
+            // Header, lengths, and MP_REACH_NLRI's own header and next hop at most.
+            let f = 23 + 40 + builder.map_or(0, |b| b.attribute_bytes().len());
+            largest = largest.max(f);
+            fixed += f;
+        }
+        let add_path = self.key.session.add_path_send.contains(self.family);
+        let nlri = self.nlri_octets + if add_path { 4 * sorted.len() } else { 0 };
+        let room = self
+            .key
+            .session
+            .max_message_len()
+            .saturating_sub(largest)
+            .max(1);
+        // Large attribute sets leave little room per message; the spill allowance is
+        // capped (should it be short, the buffer grows).
+        fixed + nlri + ((nlri / room + 1) * largest).min(nlri + 4096)
+    }
+
     /// Encodes what the pass decided (or, with `copy`, takes the leader's UPDATEs and
     /// rewrites their next hops: see [`Exporter::copy_of`]) and puts the group's state
     /// back.
@@ -540,7 +582,10 @@ impl Exporter {
                 .saturating_mul(5)
                 .saturating_add(4096),
         );
-        let mut spare: Vec<(u32, Nlri)> = Vec::new();
+        let mut spare: Vec<(u32, u32)> = Vec::new();
+        // The prefixes of `entries`, by row.
+        let tables = &rib.tables;
+        let v6 = self.family == Family::IPV6_UNICAST;
         let mut copied = None;
         if let Some((leader, [])) = copy {
             // Same next hops too (e.g. only withdrawals): the same bytes, shared.
@@ -590,7 +635,7 @@ impl Exporter {
                 }
             };
             let slots = self.builder_list.len() + self.uncached.len() + 1;
-            let sorted: Vec<(u32, Nlri)> = if self.entries.len().saturating_mul(8) < slots {
+            let sorted: Vec<(u32, u32)> = if self.entries.len().saturating_mul(8) < slots {
                 let mut v = core::mem::take(&mut self.entries);
                 v.sort_by_key(|e| slot_of(e.0));
                 v
@@ -609,10 +654,7 @@ impl Exporter {
                 }
                 let mut sorted = core::mem::take(&mut self.sorted);
                 sorted.clear();
-                sorted.resize(
-                    self.entries.len(),
-                    (0u32, Nlri::new(IpNet::V4(Ipv4Net::default()))),
-                );
+                sorted.resize(self.entries.len(), (0, 0));
                 for &(b, n) in &self.entries {
                     if let Some(at) = starts.get_mut(slot_of(b)) {
                         if let Some(dst) = sorted.get_mut(*at) {
@@ -623,6 +665,9 @@ impl Exporter {
                 }
                 sorted
             };
+            // Room for all of it at once: growing the buffer by doubling copied a full
+            // table's UPDATEs twice over and faulted in fresh pages each time.
+            out.reserve(self.announce_octets(&sorted, uncached_from));
             let mut rest = &sorted[..];
             while let Some(&(b, _)) = rest.first() {
                 let n = rest.iter().take_while(|e| e.0 == b).count();
@@ -634,7 +679,15 @@ impl Exporter {
                     self.builder_list.get(b as usize)
                 };
                 if let Some(builder) = builder {
-                    batch.message_count += builder.encode(run.iter().map(|e| e.1), &mut out)?;
+                    let nlri = run.iter().filter_map(|&(_, row)| {
+                        let prefix: IpNet = if v6 {
+                            tables.v6.prefix_at(row)?.into()
+                        } else {
+                            tables.v4.prefix_at(row)?.into()
+                        };
+                        Some(Nlri::new(prefix))
+                    });
+                    batch.message_count += builder.encode(nlri, &mut out)?;
                 }
             }
             spare = sorted;
@@ -660,7 +713,7 @@ impl Exporter {
         g.builder_list = self.builder_list;
         g.builder_meta = self.builder_meta;
         // Buffers for the next pass, unless a full table made them large.
-        let keep = |v: &mut Vec<(u32, Nlri)>| {
+        let keep = |v: &mut Vec<(u32, u32)>| {
             v.clear();
             if v.capacity() > KEEP_ENTRIES {
                 *v = Vec::new();
@@ -996,6 +1049,7 @@ impl Rib {
             uncached: Vec::new(),
             entries: core::mem::take(&mut g.entries),
             sorted: core::mem::take(&mut g.sorted),
+            nlri_octets: 0,
             withdrawn: Vec::new(),
             verdict: Verdict::default(),
             suppressed: 0,
@@ -1435,14 +1489,15 @@ fn offer_changes<P: Pfx>(
         // the removal.
         let TableEntry::Occupied(mut entry) = map.entry(prefix) else {
             for (_, ex) in exporters.iter_mut() {
-                ex.offer(rib, &mut shared, net, None, None);
+                ex.offer(rib, &mut shared, net, None, None, 0);
             }
             continue;
         };
+        let row = entry.row();
         let slot = entry.get_mut();
         let best = tbl::best(lists.get(slot));
         for (_, ex) in exporters.iter_mut() {
-            ex.offer(rib, &mut shared, net, best, Some(&mut *slot));
+            ex.offer(rib, &mut shared, net, best, Some(&mut *slot), row);
         }
         if slot.is_empty() && slot.out() == 0 {
             entry.remove();
@@ -1467,9 +1522,9 @@ fn full_walk<P: Pfx>(rib: &Rib, tables: &mut Tables, ex: &mut Exporter) {
         ex.builder_list.reserve(rib.attrs.len());
         ex.builder_meta.reserve(rib.attrs.len());
     }
-    for (prefix, slot) in map.rows_mut() {
+    for (row, prefix, slot) in map.rows_mut() {
         let best = tbl::best(lists.get(slot));
-        ex.offer(rib, &mut shared, prefix.into(), best, Some(&mut *slot));
+        ex.offer(rib, &mut shared, prefix.into(), best, Some(&mut *slot), row);
         if slot.is_empty() && slot.out() == 0 {
             gone.push(prefix);
         }
@@ -1482,7 +1537,7 @@ fn full_walk<P: Pfx>(rib: &Rib, tables: &mut Tables, ex: &mut Exporter) {
 fn clear_out_bit<P: Pfx>(tables: &mut Tables, bit: u32) {
     let (map, _, tombs) = P::split_tombs(tables);
     let mut gone: Vec<P> = Vec::new();
-    for (prefix, slot) in map.rows_mut() {
+    for (_, prefix, slot) in map.rows_mut() {
         slot.set_out(bit, false);
         if slot.is_empty() && slot.out() == 0 {
             gone.push(prefix);

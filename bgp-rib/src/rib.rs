@@ -603,7 +603,7 @@ impl Rib {
                 released,
                 ..
             } = scratch;
-            for (prefix, slot) in map.rows_mut() {
+            for (_, prefix, slot) in map.rows_mut() {
                 if slot.is_empty() {
                     continue;
                 }
@@ -1110,7 +1110,7 @@ impl Rib {
         let sources = &self.sources;
         let work = &mut self.scratch.work;
         let (map, lists) = P::split(&mut self.tables);
-        for (_, slot) in map.rows_mut() {
+        for (_, _, slot) in map.rows_mut() {
             if !lists
                 .get(slot)
                 .iter()

@@ -286,6 +286,11 @@ impl<P: Prefix + Copy> OccupiedRow<'_, P> {
         self.slot
     }
 
+    /// The prefix's row number ([`PrefixTable::prefix_at`]).
+    pub(crate) fn row(&self) -> u32 {
+        self.row
+    }
+
     /// Removes the prefix; its row is kept for reuse.
     pub(crate) fn remove(self) {
         self.entry.remove();
@@ -362,12 +367,21 @@ impl<P: Prefix + Copy + Default> PrefixTable<P> {
             .filter_map(|(p, &i)| self.rows.get(i).map(|r| (p, &r.slot)))
     }
 
-    /// Every prefix and its value, in row order (no trie access).
-    pub(crate) fn rows_mut(&mut self) -> impl Iterator<Item = (P, &mut Slot)> + '_ {
+    /// Every prefix and its value with its row number, in row order (no trie access).
+    pub(crate) fn rows_mut(&mut self) -> impl Iterator<Item = (u32, P, &mut Slot)> + '_ {
         self.rows
             .iter_mut()
+            .zip(0u32..)
+            .filter(|(r, _)| !r.slot.is_vacant())
+            .map(|(r, i)| (i, r.prefix, &mut r.slot))
+    }
+
+    /// The prefix in row `row`, if the row holds one.
+    pub(crate) fn prefix_at(&self, row: u32) -> Option<P> {
+        self.rows
+            .get(row)
             .filter(|r| !r.slot.is_vacant())
-            .map(|r| (r.prefix, &mut r.slot))
+            .map(|r| r.prefix)
     }
 
     /// Gives all memory back once the table is empty.
@@ -680,7 +694,7 @@ mod tests {
         assert_eq!(attrs_of(&t, "198.51.100.0/24"), Some(9));
         // The walk in prefix order and the walk in row order see the same prefixes.
         let ordered: Vec<_> = t.iter().map(|(p, s)| (p, s.head.attrs.0)).collect();
-        let mut by_row: Vec<_> = t.rows_mut().map(|(p, s)| (p, s.head.attrs.0)).collect();
+        let mut by_row: Vec<_> = t.rows_mut().map(|(_, p, s)| (p, s.head.attrs.0)).collect();
         by_row.sort();
         assert_eq!(ordered, by_row);
         assert_eq!(
