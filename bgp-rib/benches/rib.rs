@@ -15,6 +15,9 @@ mod table_gen;
 use std::alloc::System;
 use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr};
+
+use ipnet::{IpNet, Ipv4Net};
+use prefix_trie::PrefixMap;
 use std::time::{Duration, Instant};
 
 use bgp_rib::{PeerConfig, PeerId, Rib, RibConfig};
@@ -178,6 +181,45 @@ fn main() {
                 },
                 BatchSize::PerIteration,
             )
+        });
+        g.finish();
+    }
+    {
+        // The floor under the insert and the full-table walk: the bare prefix-trie the RIB
+        // indexes its rows with (4-octet values), fed the same prefixes in the order the
+        // UPDATEs carry them, with nothing else done per prefix.
+        let arrival: Vec<Ipv4Net> = updates
+            .iter()
+            .flat_map(|u| u.nlri())
+            .filter_map(|n| match n.prefix {
+                IpNet::V4(p) => Some(p),
+                IpNet::V6(_) => None,
+            })
+            .collect();
+        let mut g = c.benchmark_group("trie_floor");
+        g.throughput(Throughput::Elements(arrival.len() as u64));
+        g.bench_function("insert_arrival_order", |b| {
+            b.iter_batched(
+                PrefixMap::<Ipv4Net, u32>::new,
+                |mut map| {
+                    for (i, p) in arrival.iter().enumerate() {
+                        map.insert(*p, i as u32);
+                    }
+                    map
+                },
+                BatchSize::PerIteration,
+            )
+        });
+        let mut map = PrefixMap::<Ipv4Net, u32>::new();
+        for (i, p) in arrival.iter().enumerate() {
+            map.insert(*p, i as u32);
+        }
+        g.bench_function("iterate", |b| {
+            b.iter(|| {
+                map.iter()
+                    .map(|(p, v)| u64::from(p.prefix_len()) + u64::from(*v))
+                    .sum::<u64>()
+            })
         });
         g.finish();
     }
