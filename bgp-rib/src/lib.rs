@@ -8,12 +8,14 @@
 //!
 //! # Model and invariants
 //!
-//! * One [`prefix_trie::PrefixMap`] per family (IPv4 and IPv6 unicast). Each prefix holds
-//!   the paths received from every peer (ADD-PATH aware: a path is identified by peer
-//!   and path identifier), after import processing, ordered best first; the best path and
-//!   the multipath members at the front are the Loc-RIB. A path is 8 octets (attribute
-//!   set index, source, status); a prefix with one path allocates nothing beyond the
-//!   trie's value slot.
+//! * One table per family (IPv4 and IPv6 unicast): a [`prefix_trie::PrefixMap`] from each
+//!   prefix to its row, and the rows (prefix and value) in fixed-size chunks, so that
+//!   walks over every prefix (full export, a peer going down) read memory in order. Each
+//!   prefix holds the paths received from every peer (ADD-PATH aware: a path is
+//!   identified by peer and path identifier), after import processing, ordered best
+//!   first; the best path and the multipath members at the front are the Loc-RIB. A path
+//!   is 8 octets (attribute set index, source, status); a prefix with one path allocates
+//!   nothing beyond its row.
 //! * Attribute sets are interned ([`PathAttrs`], referenced by [`AttrId`]): decoded once
 //!   into a canonical form and shared by every prefix and peer that carries them;
 //!   reference counted, freed with the last path.
@@ -74,35 +76,38 @@
 //!
 //! # Performance
 //!
-//! `cargo bench -p bgp-rib --bench rib` on the project's 2-core machine (idle), over the
+//! `cargo bench -p bgp-rib --bench rib` on the project's 2-core machine, over the
 //! shared deterministic table of `bench/tablegen` (1,000,000 IPv4 prefixes, 150,000 attribute
 //! sets, DFZ-like lengths, 2–6 hop 4-octet AS paths behind the peer's AS, communities on 40 %)
 //! fed as 148,226 decoded UPDATEs:
 //!
 //! | what | target | measured |
 //! |---|---|---|
-//! | insert 1M prefixes, one peer, with best path | ≥ 5 M/s | 3.26 M/s |
-//! | memory, Adj-RIB-In + Loc-RIB, one peer | ≤ 100 B/prefix | 74.9 B/prefix |
-//! | memory, same table from 10 peers | ≤ 2.5× | 171.7 B/prefix, 2.29× |
-//! | full-table export to an update group | ≥ 1 GB/s | 32 MiB/s, 419 ms (14.1 MB in 148k UPDATEs) |
+//! | insert 1M prefixes, one peer, with best path | ≥ 5 M/s | 2.3–3.3 M/s |
+//! | the same prefixes into a bare `PrefixMap<Ipv4Net, u32>` (`trie_floor`) | — | 3.5–4.7 M/s |
+//! | memory, Adj-RIB-In + Loc-RIB, one peer | ≤ 100 B/prefix | 78.2 B/prefix |
+//! | memory, same table from 10 peers | ≤ 2.5× | 175.0 B/prefix, 2.24× |
+//! | full-table export to an update group | ≥ 1 GB/s | 69–95 MB/s, 148–193 ms (14.1 MB in 148k UPDATEs) |
+//! | `peer_down` of the full-table peer | — | 36–60 ms |
 //! | after `peer_down` of the full table | near start | 6.5 KB still allocated |
 //!
-//! Memory is counted by a counting global allocator ([`cap`](https://docs.rs/cap)) around
-//! loading the table; it is requested bytes, without malloc's own overhead. Of the
-//! 75 B/prefix, about 59 B are prefix-trie's nodes and 12-octet value slots (the best path
-//! inline, and one bit per update group for the first 32 groups' record of what they were
-//! sent; the arrays grow by tiers) and about 15 B the interned attribute sets.
+//! (Ranges: the machine is shared and runs vary by ±25 %.) Memory is counted by a counting
+//! global allocator ([`cap`](https://docs.rs/cap)) around loading the table; it is
+//! requested bytes, without malloc's own overhead. Of the 78 B/prefix, about 63 B are the
+//! table: prefix-trie's nodes and 4-octet row numbers (its arrays grow by tiers) and the
+//! 20-octet rows (prefix; the best path inline; one bit per update group for the first 32
+//! groups' record of what they were sent); about 15 B are the interned attribute sets.
 //!
-//! What limits the misses, from `perf`: the insert is mostly prefix-trie's `entry` and its
-//! node and value array inserts on a 60 MB trie in scattered order (cache misses and
-//! shifting); the RIB's own work (canonical attribute bytes and interning once per UPDATE,
-//! one path per prefix, no allocation per prefix) is the rest. A full export walks the trie
-//! and makes each attribute set's builder once, straight from the set's canonical bytes into
-//! [`bgp_wire::UpdateBuilder::announce_encoded`]; 1 GB/s leaves 14 ns per prefix, which needs
-//! UPDATEs kept pre-encoded per attribute set rather than tuning. The incremental export
-//! ([`Rib::export_changes_to`]) is what a daemon runs all the time: one lookup per changed
-//! prefix for all groups, attributes encoded once per set for groups of the same shape, and
-//! a group's bytes shared by all its members.
+//! What limits the misses: the insert target leaves 200 ns per prefix, and prefix-trie alone
+//! takes 210–285 ns to insert the table's prefixes in the order a peer sends them (the
+//! `trie_floor` bench), so it is out of reach while prefix-trie is the index. A full export
+//! reads the rows in order and makes each attribute set's builder once, straight from the
+//! set's canonical bytes into [`bgp_wire::UpdateBuilder::announce_encoded`]; 1 GB/s leaves
+//! 14 ns per prefix, which needs UPDATEs kept pre-encoded per attribute set and group rather
+//! than tuning. The incremental export ([`Rib::export_changes_to`]) is what a daemon runs
+//! all the time: one lookup per changed prefix for all groups, attributes encoded once per
+//! set for groups of the same shape, and a group's bytes shared by all its members.
+//! `docs/PERFORMANCE.md` in the repository has the measurements and profiles.
 
 #![forbid(unsafe_code)]
 
