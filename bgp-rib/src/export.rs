@@ -275,7 +275,7 @@ const NOT_EXPORTED: u32 = u32::MAX;
 type NextHopSwap = (Vec<u8>, Vec<u8>);
 
 impl Exporter {
-    /// Whether the group was last sent `prefix`; `slot` is its trie value, if any.
+    /// Whether the group was last sent `prefix`; `slot` is its value, if any.
     fn was_advertised(&self, prefix: IpNet, slot: Option<&Slot>) -> bool {
         if self.bit != 0 {
             // With `fresh`, the bits still say what the previous record held, so the
@@ -620,8 +620,9 @@ impl Exporter {
                 batch.message_count += UpdateBuilder::withdraw(&params, self.family)
                     .encode(self.withdrawn.drain(..), &mut out)?;
             }
-            // Group the prefixes by builder, keeping trie order within a group. A counting
-            // sort (builder indices are dense) is O(n + builders) and wins for a full table;
+            // Group the prefixes by builder, keeping the pass's order within a group (prefix
+            // order for changes, row order for a full table). A counting sort (builder
+            // indices are dense) is O(n + builders) and wins for a full table;
             // an incremental pass carries a few prefixes while the group caches up to one
             // builder per attribute set, so there a stable sort of the pass's own entries
             // keeps the cost proportional to the pass, not to the table.
@@ -858,7 +859,7 @@ impl Rib {
         ex.fresh = true;
         ex.count = ex.other;
         // The walk needs the rest of the RIB for the decisions while it updates the
-        // trie values: the tables are moved out for the walk and always put back.
+        // values: the tables are moved out for the walk and always put back.
         let mut tables = core::mem::take(&mut self.tables);
         if family == Family::IPV4_UNICAST {
             ex.own_v4 = PrefixSet::new();
@@ -1532,7 +1533,7 @@ fn full_walk<P: Pfx>(rib: &Rib, tables: &mut Tables, ex: &mut Exporter) {
     drop_unheld(map, tombs, gone);
 }
 
-/// Clears one group's bit in every trie value of family `P` and drops the prefixes kept
+/// Clears one group's bit in every value of family `P` and drops the prefixes kept
 /// only for it.
 fn clear_out_bit<P: Pfx>(tables: &mut Tables, bit: u32) {
     let (map, _, tombs) = P::split_tombs(tables);

@@ -67,15 +67,16 @@ const LIST_MARK: u32 = 15 << STATUS_SHIFT;
 /// update group still has the prefix advertised (it must be withdrawn first).
 const EMPTY_MARK: u32 = 14 << STATUS_SHIFT;
 
-/// Update groups whose Adj-RIB-Out record lives in the trie value (one bit each); groups
+/// Update groups whose Adj-RIB-Out record lives in the prefix's value (one bit each); groups
 /// beyond these keep their own prefix set.
 pub(crate) const OUT_BITS: usize = 32;
 
-/// The trie value of a prefix: its only path inline (8 octets, the common case in a
-/// full table), or an index into [`Lists`] when there are several; and the Adj-RIB-Out
-/// record of the first [`OUT_BITS`] update groups: bit `g` set when group `g` was last
-/// sent this prefix. Keeping the record here costs 4 octets per prefix for all groups
-/// together, and reading it costs nothing beyond the lookup the export does anyway.
+/// The value of a prefix, in its [`PrefixTable`] row: its only path inline (8 octets, the
+/// common case in a full table), or an index into [`Lists`] when there are several; and
+/// the Adj-RIB-Out record of the first [`OUT_BITS`] update groups: bit `g` set when group
+/// `g` was last sent this prefix. Keeping the record here costs 4 octets per prefix for
+/// all groups together, and reading it costs nothing beyond the lookup the export does
+/// anyway.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Slot {
     head: Path,
@@ -238,7 +239,7 @@ impl<P: Copy + Default> Rows<P> {
 ///
 /// Lookups by prefix go through the trie. What the rows add: the walks that touch every
 /// prefix (a full export, a peer's routes going away, graceful-restart marking) read them
-/// in memory order, at about a nanosecond a row, where iterating the trie costs a cache
+/// in memory order, a few nanoseconds a row, where iterating the trie costs a cache
 /// miss per prefix once the table outgrows the CPU cache (about 160 ns per prefix for a
 /// full table that arrived in the order a peer sends it). The trie's values shrink from
 /// 12 octets to 4, so the arrays the trie re-tiers on insertion are a third of the size;
