@@ -527,6 +527,28 @@ impl Exporter {
             .then_some(encoded)
     }
 
+    /// The octets the withdrawals take encoded, a little more rather than less.
+    fn withdraw_octets(&self) -> usize {
+        if self.withdrawn.is_empty() {
+            return 0;
+        }
+        let add_path = self.key.session.add_path_send.contains(self.family);
+        let nlri: usize = self
+            .withdrawn
+            .iter()
+            .map(|n| 1 + usize::from(n.prefix.prefix_len()).div_ceil(8) + 4 * usize::from(add_path))
+            .sum();
+        // Header and lengths, MP_UNREACH_NLRI's own header, per message.
+        let fixed = 23 + 7;
+        let room = self
+            .key
+            .session
+            .max_message_len()
+            .saturating_sub(fixed)
+            .max(1);
+        nlri + (nlri / room + 1) * fixed
+    }
+
     /// About the octets the announcements of `sorted` (entries grouped by builder) take
     /// encoded, a little more rather than less: per builder, one message's fixed part;
     /// the NLRI; and a fixed part for every further message the NLRI could spill into.
@@ -576,12 +598,8 @@ impl Exporter {
             suppressed: self.suppressed,
             ..ExportBatch::default()
         };
-        // About 5 octets per prefix; room for the attributes of the first messages.
-        let mut out = BytesMut::with_capacity(
-            (self.entries.len() + self.withdrawn.len())
-                .saturating_mul(5)
-                .saturating_add(4096),
-        );
+        // Room for the withdrawals; the announcements reserve theirs once grouped.
+        let mut out = BytesMut::with_capacity(self.withdraw_octets());
         let mut spare: Vec<(u32, u32)> = Vec::new();
         // The prefixes of `entries`, by row.
         let tables = &rib.tables;

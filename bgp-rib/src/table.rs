@@ -198,8 +198,9 @@ impl<P: Copy + Default> Rows<P> {
     }
 
     /// The value in row `i`, which must be in use; if it is not (a bug), a new row with no
-    /// path is taken instead. Returns the row number and the value.
-    fn slot_mut(&mut self, i: u32, prefix: P) -> (u32, &mut Slot) {
+    /// path is taken instead. Returns the row number, the value, and the free list (for
+    /// the row's removal).
+    fn slot_mut(&mut self, i: u32, prefix: P) -> (u32, &mut Slot, &mut Vec<u32>) {
         let i = if self.get(i).is_some() {
             i
         } else {
@@ -208,8 +209,9 @@ impl<P: Copy + Default> Rows<P> {
             self.alloc(Row { prefix, slot })
         };
         let (c, o) = Self::split(i);
+        let Rows { chunks, free, .. } = self;
         #[allow(clippy::indexing_slicing)] // row i exists: checked or just allocated above
-        (i, &mut self.chunks[c][o].slot)
+        (i, &mut chunks[c][o].slot, free)
     }
 
     fn release(&mut self, i: u32) {
@@ -326,14 +328,10 @@ impl<P: Prefix + Copy + Default> PrefixTable<P> {
         match index.entry(prefix) {
             Entry::Occupied(mut entry) => {
                 let was = *entry.get();
-                let (row, _) = rows.slot_mut(was, prefix);
+                let (row, slot, free) = rows.slot_mut(was, prefix);
                 if row != was {
                     *entry.get_mut() = row;
                 }
-                let Rows { chunks, free, .. } = rows;
-                let (c, o) = Rows::<P>::split(row);
-                #[allow(clippy::indexing_slicing)] // slot_mut made row `row` exist
-                let slot = &mut chunks[c][o].slot;
                 TableEntry::Occupied(OccupiedRow {
                     entry,
                     slot,
