@@ -99,7 +99,8 @@ pub fn plan_reload(old: &Config, new: &Config) -> ReloadPlan {
     };
     let (o, n) = (by_addr(old), by_addr(new));
     let mut plan = ReloadPlan::default();
-    // Global settings the peers' sessions depend on: a change restarts every peer.
+    // Global settings the peers' sessions depend on: a change restarts every peer. (A
+    // running daemon refuses such a reload: see `config::check_reload`.)
     let global_changed =
         old.global.asn != new.global.asn || old.global.router_id != new.global.router_id;
     for (addr, p) in &o {
@@ -165,9 +166,11 @@ pub async fn run(path: &Path, mut cfg: Config, report: &config::Report) -> Resul
     let mut hup = signal(tokio::signal::unix::SignalKind::hangup())?;
     let mut term = signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut int = signal(tokio::signal::unix::SignalKind::interrupt())?;
+    // What the process runs with for the settings read only at start.
+    let started = cfg.clone();
     loop {
         tokio::select! {
-            _ = hup.recv() => match reload(&speaker, &cfg, path).await {
+            _ = hup.recv() => match reload(&speaker, &started, &cfg, path).await {
                 Ok(new) => {
                     if let Some(f) = &fib {
                         f.reconfigure(crate::fib::FibSettings::from_config(&new));
@@ -192,17 +195,19 @@ fn signal(kind: tokio::signal::unix::SignalKind) -> Result<tokio::signal::unix::
     tokio::signal::unix::signal(kind).map_err(|e| format!("cannot install a signal handler: {e}"))
 }
 
-/// Applies a changed file to a running speaker; the file must pass the checks.
-pub async fn reload(speaker: &Speaker, old: &Config, path: &Path) -> Result<Config, String> {
-    let (new, report) = config::check_file(path).map_err(|r| r.render())?;
+/// Applies a changed file to a running speaker that started with `started` and last
+/// applied `old`. The file must pass the checks of [`config::check_reload`]: a change of
+/// the local AS or router id refuses it, and start-only settings that differ from
+/// `started` are warned about (again on every reload until bgpd restarts).
+pub async fn reload(
+    speaker: &Speaker,
+    started: &Config,
+    old: &Config,
+    path: &Path,
+) -> Result<Config, String> {
+    let (new, report) = config::check_reload(path, started).map_err(|r| r.render())?;
     for w in report.warnings() {
         warn!("{w}");
-    }
-    if old.global.listen != new.global.listen || old.global.port != new.global.port {
-        warn!("listen addresses changed: restart bgpd for that to take effect");
-    }
-    if old.global.threads != new.global.threads {
-        warn!("threads changed: restart bgpd for that to take effect");
     }
     let plan = plan_reload(old, &new);
     let specs: BTreeMap<IpAddr, PeerSpec> = new

@@ -92,6 +92,7 @@ async fn reload_restarts_only_what_changed_and_refuses_bad_files() {
     std::fs::write(&path, config(px, py, 90, "")).unwrap();
     let (cfg, _) = bgpd::config::check_file(&path).unwrap_or_else(|r| panic!("{}", r.render()));
     let speaker = Speaker::start(speaker_config(&cfg)).await.unwrap();
+    let started = cfg.clone();
     let up = |n: &NeighborInfo| n.state == "Established";
     wait(&speaker, X, "established", up).await;
     wait(&speaker, Y, "established", up).await;
@@ -106,7 +107,9 @@ async fn reload_restarts_only_what_changed_and_refuses_bad_files() {
     let plan = plan_reload(&cfg, &new_cfg);
     assert_eq!(plan.changed, vec![IpAddr::from(Y)]);
     assert_eq!(plan.originate, vec!["10.41.0.0/16".parse().unwrap()]);
-    let cfg = reload(&speaker, &cfg, &path).await.expect("reload");
+    let cfg = reload(&speaker, &started, &cfg, &path)
+        .await
+        .expect("reload");
     let y = wait(&speaker, Y, "re-established with hold 60", |n| {
         up(n) && n.hold_time == Some(60)
     })
@@ -128,7 +131,7 @@ async fn reload_restarts_only_what_changed_and_refuses_bad_files() {
 
     // A file with an error is refused; the running configuration stays.
     std::fs::write(&path, "[global]\nasn = \"not a number\"\n").unwrap();
-    let err = reload(&speaker, &cfg, &path)
+    let err = reload(&speaker, &started, &cfg, &path)
         .await
         .expect_err("bad file must be refused");
     assert!(
@@ -141,11 +144,31 @@ async fn reload_restarts_only_what_changed_and_refuses_bad_files() {
         ("Established", 1)
     );
 
+    // A new local AS cannot be applied to running sessions: refused, nothing changes.
+    std::fs::write(
+        &path,
+        config(px, py, 60, "").replace("asn = 65001", "asn = 65009"),
+    )
+    .unwrap();
+    let err = reload(&speaker, &started, &cfg, &path)
+        .await
+        .expect_err("a new local AS must be refused");
+    assert!(
+        err.contains("bgpd.toml:3") && err.contains("CFG-RELOAD-IDENTITY"),
+        "the error names file, line and rule: {err}"
+    );
+    let x = neighbor(&speaker, X).await;
+    assert_eq!(
+        (x.state.as_str(), x.stats.established_count),
+        ("Established", 1),
+        "a refused reload must not touch the sessions"
+    );
+
     // Removing Y from the file: Y gets Cease / Peer De-configured and is forgotten; X stays.
     let without_y = config(px, py, 60, "");
     let cut = without_y.rfind("[[peers]]").unwrap();
     std::fs::write(&path, &without_y[..cut]).unwrap();
-    reload(&speaker, &cfg, &path)
+    reload(&speaker, &started, &cfg, &path)
         .await
         .expect("reload without Y");
     let n = speaker.neighbors().await.unwrap();

@@ -108,5 +108,144 @@ pub fn check_str(text: &str, file: &str) -> Result<(Config, Report), Report> {
     }
 }
 
+/// [`check_file`] for a reload of a running daemon that started with `running`: the same
+/// checks, plus the settings bgpd reads only at start, compared with what it runs.
+///
+/// * `CFG-RELOAD-IDENTITY` (error): `global.asn` or `global.router_id` differs. Sessions
+///   and the RIB carry the local AS and BGP Identifier from start; a reload that applied
+///   the rest of the file would restart sessions under the old identity, so the whole
+///   reload is refused.
+/// * `CFG-RELOAD-RESTART` (warning, one per field): `listen`, `port`, `threads`,
+///   `control_socket`, `metrics`, `cluster_id` or `max_paths` differs. The rest of the
+///   file is applied; these keep their running values until bgpd restarts. Because the
+///   comparison is with the running process, every later reload warns again until then.
+pub fn check_reload(path: &Path, running: &Config) -> Result<(Config, Report), Report> {
+    let file = path.display().to_string();
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return check_file(path);
+    };
+    let (new, mut report) = check_str(&text, &file)?;
+    let map = SourceMap::new(&text);
+    let mut sink = Sink {
+        file: &file,
+        map: &map,
+        report: Report::new(),
+    };
+    start_only_changes(running, &new, &mut sink);
+    let extra = sink.report;
+    let refused = !extra.is_ok();
+    for d in extra.diagnostics() {
+        report.push(d.clone());
+    }
+    report.sort();
+    if refused {
+        Err(report)
+    } else {
+        Ok((new, report))
+    }
+}
+
+/// Reports the start-only settings of `new` that differ from `running` (see
+/// [`check_reload`]).
+fn start_only_changes(running: &Config, new: &Config, sink: &mut Sink<'_>) {
+    let (r, n) = (&running.global, &new.global);
+    if r.asn != n.asn {
+        sink.error(
+            "CFG-RELOAD-IDENTITY",
+            "global.asn",
+            format!(
+                "the local AS cannot change while bgpd runs (running {}, file {}); nothing \
+                 of this file was applied",
+                r.asn, n.asn
+            ),
+            format!(
+                "restart bgpd to run as AS {} (every session restarts), or put back {}",
+                n.asn, r.asn
+            ),
+        );
+    }
+    if r.router_id != n.router_id {
+        sink.error(
+            "CFG-RELOAD-IDENTITY",
+            "global.router_id",
+            format!(
+                "the BGP Identifier cannot change while bgpd runs (running {}, file {}); \
+                 nothing of this file was applied",
+                opt(&r.router_id),
+                opt(&n.router_id)
+            ),
+            format!(
+                "restart bgpd to use {} (every session restarts), or put back {}",
+                opt(&n.router_id),
+                opt(&r.router_id)
+            ),
+        );
+    }
+    fn opt<T: std::fmt::Display>(v: &Option<T>) -> String {
+        v.as_ref().map_or("none".to_owned(), T::to_string)
+    }
+    let list = |v: &[std::net::IpAddr]| {
+        let v: Vec<String> = v.iter().map(|a| format!("\"{a}\"")).collect();
+        format!("[{}]", v.join(", "))
+    };
+    let fields: [(&str, bool, String, String); 7] = [
+        (
+            "listen",
+            r.listen != n.listen,
+            list(&r.listen),
+            list(&n.listen),
+        ),
+        (
+            "port",
+            r.port != n.port,
+            r.port.to_string(),
+            n.port.to_string(),
+        ),
+        (
+            "threads",
+            r.threads != n.threads,
+            r.threads.to_string(),
+            n.threads.to_string(),
+        ),
+        (
+            "control_socket",
+            r.control_socket != n.control_socket,
+            r.control_socket.display().to_string(),
+            n.control_socket.display().to_string(),
+        ),
+        (
+            "metrics",
+            r.metrics != n.metrics,
+            opt(&r.metrics),
+            opt(&n.metrics),
+        ),
+        (
+            "cluster_id",
+            r.cluster_id != n.cluster_id,
+            opt(&r.cluster_id),
+            opt(&n.cluster_id),
+        ),
+        (
+            "max_paths",
+            r.max_paths != n.max_paths,
+            r.max_paths.to_string(),
+            n.max_paths.to_string(),
+        ),
+    ];
+    for (field, changed, was, now) in fields {
+        if changed {
+            sink.warn(
+                "CFG-RELOAD-RESTART",
+                format!("global.{field}"),
+                format!(
+                    "read at start only: bgpd keeps running with {was} (the file says {now}); \
+                     the rest of the file was applied"
+                ),
+                "restart bgpd to apply it",
+            );
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -654,3 +654,76 @@ idle_hold = 600
         "the FSM accepts the configuration"
     );
 }
+
+/// Writes `text` to a file of its own and runs the reload check against `running`.
+fn reload_check(text: &str, running: &Config, name: &str) -> Result<(Config, Report), Report> {
+    let dir = std::env::temp_dir().join(format!("bgpd-check-reload-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    let r = check_reload(&path, running);
+    let _ = std::fs::remove_file(&path);
+    r
+}
+
+#[test]
+fn reload_refuses_a_new_identity_with_file_line_field_and_fix() {
+    let (running, _) = ok(BASE);
+    let text = BASE.replace("asn = 65001", "asn = 65009");
+    let err = reload_check(&text, &running, "asn.toml").expect_err("a new AS is refused");
+    let d = err.errors().next().expect("one error");
+    assert_eq!(
+        (d.rule, d.field.as_str(), d.line),
+        ("CFG-RELOAD-IDENTITY", "global.asn", 2)
+    );
+    assert!(d.file.ends_with("asn.toml"), "{}", d.file);
+    assert!(
+        d.message.contains("65001") && d.message.contains("65009"),
+        "{}",
+        d.message
+    );
+    assert!(d.fix.as_deref().is_some_and(|f| f.contains("restart bgpd")));
+
+    let text = BASE.replace("192.0.2.1\"\n", "192.0.2.77\"\n");
+    assert_ne!(text, BASE, "the base file names the router id as expected");
+    let err = reload_check(&text, &running, "id.toml").expect_err("a new router id is refused");
+    assert_eq!(
+        err.errors().map(|d| d.field.as_str()).collect::<Vec<_>>(),
+        ["global.router_id"]
+    );
+}
+
+#[test]
+fn reload_warns_about_start_only_settings_against_what_runs() {
+    let (running, _) = ok(BASE);
+    let text = BASE.replace(
+        "[global]\n",
+        "[global]\nthreads = 2\nmetrics = \"127.0.0.1:9179\"\n",
+    );
+    let (_, report) = reload_check(&text, &running, "threads.toml").expect("applied");
+    let mut fields: Vec<(&str, &str)> = report
+        .warnings()
+        .map(|d| (d.rule, d.field.as_str()))
+        .collect();
+    fields.sort();
+    assert_eq!(
+        fields,
+        [
+            ("CFG-RELOAD-RESTART", "global.metrics"),
+            ("CFG-RELOAD-RESTART", "global.threads")
+        ]
+    );
+    let threads = report
+        .warnings()
+        .find(|d| d.field == "global.threads")
+        .unwrap();
+    assert_eq!(threads.line, 2, "placed on the field's line");
+    assert!(
+        threads.message.contains("running with 1"),
+        "{}",
+        threads.message
+    );
+    // The same file as the running one: nothing to say.
+    let (_, same) = reload_check(BASE, &running, "same.toml").expect("applied");
+    assert_eq!(same.warnings().count(), 0);
+}
