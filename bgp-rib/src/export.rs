@@ -262,6 +262,10 @@ struct Exporter {
     /// probe into a map of 150,000 sets).
     memo_array: Vec<(u16, u32)>,
     memo_ok: bool,
+    /// This pass's builders are not kept (a full pass over more sets than
+    /// [`BUILDER_CACHE_MAX`]): a set's first builder is found through the array memo
+    /// alone, and only the same set from a second peer goes through `builders`.
+    one_off: bool,
     /// Buffer for [`Rib::encode_export`].
     scratch: Vec<u8>,
 }
@@ -318,13 +322,15 @@ impl Exporter {
     }
 
     /// The builder for a decision, made (and cached when no export rule modified the
-    /// set) on first use. `None`: no usable next hop for this session.
+    /// set) on first use. `None`: no usable next hop for this session. `first`: the
+    /// array memo has no decision for this set yet.
     fn builder(
         &mut self,
         rib: &Rib,
         shared: &mut SharedBuilders,
         id: AttrId,
         from: PeerId,
+        first: bool,
     ) -> Option<u32> {
         let params = self.key.session;
         let family = self.family;
@@ -355,7 +361,9 @@ impl Exporter {
             from,
             family == Family::IPV6_UNICAST,
         );
-        if let Some(&b) = self.builders.get(&k) {
+        // A one-off pass's first builder of a set is memoised by set, not by key.
+        let keyed = !(self.one_off && first);
+        if keyed && let Some(&b) = self.builders.get(&k) {
             return b;
         }
         // Another group of the same shape may have encoded this set in this pass.
@@ -396,7 +404,9 @@ impl Exporter {
             self.builder_meta.push((k, nh));
             Some((self.builder_list.len() - 1) as u32)
         });
-        self.builders.insert(k, idx);
+        if keyed {
+            self.builders.insert(k, idx);
+        }
         idx
     }
 
@@ -472,13 +482,17 @@ impl Exporter {
         {
             return (d != NOT_EXPORTED).then_some(d);
         }
+        // The array memo keeps the first peer's decision for a set (tag 0: none yet);
+        // the same set from another peer is decided again and found in `builders`.
+        let first =
+            self.memo_ok && !self.memo_array.is_empty() && known.is_some_and(|(t, _)| t == 0);
         let decision = rib.decide(&self.key, prefix, best, &mut self.verdict);
-        let b = decision.and_then(|(id, from)| self.builder(rib, shared, id, from));
+        let b = decision.and_then(|(id, from)| self.builder(rib, shared, id, from, first));
         if self.memo_ok && self.verdict.applied.is_empty() && self.error.is_none() {
             let entry = (tag, b.unwrap_or(NOT_EXPORTED));
             if self.memo_array.is_empty() {
                 self.memo.insert(i, entry);
-            } else if let Some(m) = self.memo_array.get_mut(i as usize) {
+            } else if first && let Some(m) = self.memo_array.get_mut(i as usize) {
                 *m = entry;
             }
         }
@@ -723,7 +737,7 @@ impl Exporter {
         }
         g.own_v4 = self.own_v4;
         g.own_v6 = self.own_v6;
-        if self.builder_list.len() > BUILDER_CACHE_MAX {
+        if self.one_off || self.builder_list.len() > BUILDER_CACHE_MAX {
             self.builders = HashMap::default();
             self.builder_list = Vec::new();
             self.builder_meta = Vec::new();
@@ -1076,6 +1090,7 @@ impl Rib {
             memo: core::mem::take(&mut g.memo),
             memo_array: Vec::new(),
             memo_ok: !policy_reads_prefix,
+            one_off: false,
             scratch: Vec::new(),
         })
     }
@@ -1535,9 +1550,14 @@ fn full_walk<P: Pfx>(rib: &Rib, tables: &mut Tables, ex: &mut Exporter) {
     ex.entries.reserve(map.len());
     if map.len() >= MEMO_ARRAY_PASS {
         ex.memo_array = vec![(0, 0); rib.attrs.index_bound()];
-        // About one builder per live set: grown once rather than by doubling.
-        ex.builders
-            .reserve(rib.attrs.len().saturating_sub(ex.builders.len()));
+        // About one builder per live set: grown once rather than by doubling. Beyond what
+        // the group keeps, the builders are the pass's own and need no map (a probe per
+        // set into a map of 150,000 misses the cache).
+        ex.one_off = rib.attrs.len() > BUILDER_CACHE_MAX;
+        if !ex.one_off {
+            ex.builders
+                .reserve(rib.attrs.len().saturating_sub(ex.builders.len()));
+        }
         ex.builder_list.reserve(rib.attrs.len());
         ex.builder_meta.reserve(rib.attrs.len());
     }

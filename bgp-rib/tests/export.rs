@@ -429,3 +429,42 @@ fn families_the_peer_did_not_negotiate_are_never_exported() {
     assert_eq!(b.announced, 1);
     assert!(rib.advertised(v4_only).iter().all(|p| p.addr().is_ipv4()));
 }
+
+/// A full pass over more attribute sets than a group keeps builders for makes each
+/// (set, source peer) builder once, even when the same set arrives from two peers in
+/// turn: every pair's prefixes go out together, in one UPDATE.
+#[test]
+fn a_full_pass_over_many_sets_packs_each_set_and_peer_once() {
+    const SETS: u32 = 9000;
+    let mut rib = Rib::new(RibConfig::new(LOCAL_AS, v4("192.0.2.1")));
+    let a = peer(&mut rib, 1, 65010);
+    let b = peer(&mut rib, 2, 65020);
+    let mut c = PeerConfig::new(IpAddr::V4(v4("169.254.1.1")), 65099);
+    c.local_v4 = Some(v4("169.254.1.2"));
+    let sink = peer_with(&mut rib, 9, c);
+    // Set i from a and from b (same attributes and next hop, so one interned set), two
+    // prefixes each, arriving a, b, a, b.
+    for i in 0..SETS {
+        let attrs = A::path(&[65030, 70_000 + i]).build();
+        let net = |k: u32| {
+            let x = (i << 2) | k;
+            nlri(&format!("10.{}.{}.0/24", x >> 8, x & 0xff))
+        };
+        for k in 0..4 {
+            let from = if k % 2 == 0 { a } else { b };
+            rib.announce(from, nh(7), &attrs, [net(k)]).unwrap();
+        }
+    }
+    assert_eq!(rib.attribute_set_count(), SETS as usize);
+    let (batch, ups) = full(&mut rib, sink);
+    assert_eq!(batch.announced, 4 * SETS as usize);
+    assert_eq!(
+        batch.message_count,
+        2 * SETS as usize,
+        "one UPDATE per (set, peer)"
+    );
+    assert!(ups.iter().all(|u| u.nlri().count() == 2));
+    // And again, now that the group has a record: the same UPDATEs.
+    let (again, _) = full(&mut rib, sink);
+    assert_eq!(again.messages, batch.messages);
+}
