@@ -83,12 +83,12 @@
 //!
 //! | what | target | measured |
 //! |---|---|---|
-//! | insert 1M prefixes, one peer, with best path | ≥ 5 M/s | 2.3–3.3 M/s |
-//! | the same prefixes into a bare `PrefixMap<Ipv4Net, u32>` (`trie_floor`) | — | 3.5–4.7 M/s |
+//! | insert 1M prefixes, one peer, with best path | ≥ 5 M/s | 2.3–3.7 M/s |
+//! | the same prefixes into a bare `PrefixMap<Ipv4Net, u32>` (`trie_floor`) | — | 3.5–6.4 M/s |
 //! | memory, Adj-RIB-In + Loc-RIB, one peer | ≤ 100 B/prefix | 78.2 B/prefix |
 //! | memory, same table from 10 peers | ≤ 2.5× | 175.0 B/prefix, 2.24× |
-//! | full-table export to an update group | ≥ 1 GB/s | 69–95 MB/s, 148–193 ms (14.1 MB in 148k UPDATEs) |
-//! | `peer_down` of the full-table peer | — | 36–60 ms |
+//! | full-table export to an update group | ≥ 1 GB/s | 104–131 MB/s, 107–136 ms (14.1 MB in 148k UPDATEs) |
+//! | `peer_down` of the full-table peer | — | 32–60 ms |
 //! | after `peer_down` of the full table | near start | 6.5 KB still allocated |
 //!
 //! (Ranges: the machine is shared and runs vary by ±25 %.) Memory is counted by a counting
@@ -99,8 +99,9 @@
 //! groups' record of what they were sent); about 15 B are the interned attribute sets.
 //!
 //! What limits the misses: the insert target leaves 200 ns per prefix, and prefix-trie alone
-//! takes 210–285 ns to insert the table's prefixes in the order a peer sends them (the
-//! `trie_floor` bench), so it is out of reach while prefix-trie is the index. A full export
+//! takes 156–285 ns to insert the table's prefixes in the order a peer sends them (the
+//! `trie_floor` bench; the range is the machine's), against 115–165 ns for the rest of the
+//! RIB's insert, so it is out of reach while prefix-trie is the index. A full export
 //! reads the rows in order and makes each attribute set's builder once, straight from the
 //! set's canonical bytes into [`bgp_wire::UpdateBuilder::announce_encoded`]; 1 GB/s leaves
 //! 14 ns per prefix, which needs UPDATEs kept pre-encoded per attribute set and group rather
