@@ -116,8 +116,9 @@ pub fn check_str(text: &str, file: &str) -> Result<(Config, Report), Report> {
 ///   the rest of the file would restart sessions under the old identity, so the whole
 ///   reload is refused.
 /// * `CFG-RELOAD-RESTART` (warning, one per field): `listen`, `port`, `threads`,
-///   `control_socket`, `metrics`, `cluster_id` or `max_paths` differs. The rest of the
-///   file is applied; these keep their running values until bgpd restarts. Because the
+///   `control_socket`, `metrics`, `cluster_id`, `max_paths` or one of `fib.install`,
+///   `fib.table`, `fib.protocol`, `fib.metric`, `fib.keep_on_graceful_restart` differs.
+///   The rest of the file is applied; these keep their running values until bgpd restarts. Because the
 ///   comparison is with the running process, every later reload warns again until then.
 pub fn check_reload(path: &Path, running: &Config) -> Result<(Config, Report), Report> {
     let file = path.display().to_string();
@@ -188,7 +189,8 @@ fn start_only_changes(running: &Config, new: &Config, sink: &mut Sink<'_>) {
         let v: Vec<String> = v.iter().map(|a| format!("\"{a}\"")).collect();
         format!("[{}]", v.join(", "))
     };
-    let fields: [(&str, bool, String, String); 7] = [
+    let (rf, nf) = (&r.fib, &n.fib);
+    let fields: [(&str, bool, String, String); 12] = [
         (
             "listen",
             r.listen != n.listen,
@@ -230,6 +232,39 @@ fn start_only_changes(running: &Config, new: &Config, sink: &mut Sink<'_>) {
             r.max_paths != n.max_paths,
             r.max_paths.to_string(),
             n.max_paths.to_string(),
+        ),
+        // The kernel route installer and the link watcher run with these from start;
+        // taking a new table or protocol on reload would make the watcher judge
+        // routes by other marks than the installer writes.
+        (
+            "fib.install",
+            rf.install != nf.install,
+            rf.install.to_string(),
+            nf.install.to_string(),
+        ),
+        (
+            "fib.table",
+            rf.table != nf.table,
+            rf.table.to_string(),
+            nf.table.to_string(),
+        ),
+        (
+            "fib.protocol",
+            rf.protocol != nf.protocol,
+            rf.protocol.to_string(),
+            nf.protocol.to_string(),
+        ),
+        (
+            "fib.metric",
+            rf.metric != nf.metric,
+            rf.metric.to_string(),
+            nf.metric.to_string(),
+        ),
+        (
+            "fib.keep_on_graceful_restart",
+            rf.keep_on_graceful_restart != nf.keep_on_graceful_restart,
+            rf.keep_on_graceful_restart.to_string(),
+            nf.keep_on_graceful_restart.to_string(),
         ),
     ];
     for (field, changed, was, now) in fields {

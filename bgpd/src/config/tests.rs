@@ -726,4 +726,12 @@ fn reload_warns_about_start_only_settings_against_what_runs() {
     // The same file as the running one: nothing to say.
     let (_, same) = reload_check(BASE, &running, "same.toml").expect("applied");
     assert_eq!(same.warnings().count(), 0);
+    // The kernel table our routes go into is the installer's from start.
+    let text = format!("{BASE}[global.fib]\ntable = 100\n");
+    let (_, report) = reload_check(&text, &running, "fib.toml").expect("applied");
+    let fib: Vec<(&str, u32)> = report
+        .warnings()
+        .map(|d| (d.field.as_str(), d.line))
+        .collect();
+    assert_eq!(fib, [("global.fib.table", 5)]);
 }

@@ -133,13 +133,16 @@ impl Fib {
         })
     }
 
-    /// Applies a reloaded configuration's bindings and conditions. (Table, protocol and
-    /// metric changes need a restart.)
-    pub fn reconfigure(&self, settings: FibSettings) {
-        if self.settings.borrow().target != settings.target {
-            warn!(
-                "[global.fib] table/protocol/metric changed: restart bgpd for that to take effect"
-            );
+    /// Applies a reloaded configuration's bindings and conditions. `install`, the target
+    /// (table, protocol, metric) and `keep_on_graceful_restart` keep their values from
+    /// start: the installer runs with them, and the link watcher must tell our routes
+    /// from others by the same marks (`config::check_reload` warns about such changes).
+    pub fn reconfigure(&self, mut settings: FibSettings) {
+        {
+            let running = self.settings.borrow();
+            settings.install = running.install;
+            settings.target = running.target;
+            settings.keep_on_graceful_restart = running.keep_on_graceful_restart;
         }
         self.settings.send_replace(settings);
     }
