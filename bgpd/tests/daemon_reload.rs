@@ -62,6 +62,16 @@ async fn neighbor(s: &Speaker, addr: Ipv4Addr) -> NeighborInfo {
         .unwrap()
 }
 
+/// The session with `addr` is up and has come up exactly once (never flapped).
+async fn assert_still_up_once(s: &Speaker, addr: Ipv4Addr, why: &str) {
+    let n = neighbor(s, addr).await;
+    assert_eq!(
+        (n.state.as_str(), n.stats.established_count),
+        ("Established", 1),
+        "{addr}: {why}"
+    );
+}
+
 async fn wait(
     s: &Speaker,
     addr: Ipv4Addr,
@@ -118,12 +128,7 @@ async fn reload_restarts_only_what_changed_and_refuses_bad_files() {
         y.stats.established_count, 1,
         "Y is a new peer entry after the change"
     );
-    let x = neighbor(&speaker, X).await;
-    assert_eq!(
-        (x.state.as_str(), x.stats.established_count),
-        ("Established", 1),
-        "X must not flap"
-    );
+    assert_still_up_once(&speaker, X, "X must not flap").await;
     wait(&speaker, X, "advertised the new network", |n| {
         n.prefixes_advertised == 1
     })
@@ -138,11 +143,7 @@ async fn reload_restarts_only_what_changed_and_refuses_bad_files() {
         err.contains("bgpd.toml:2"),
         "the error names file and line: {err}"
     );
-    let x = neighbor(&speaker, X).await;
-    assert_eq!(
-        (x.state.as_str(), x.stats.established_count),
-        ("Established", 1)
-    );
+    assert_still_up_once(&speaker, X, "a refused file must not touch the sessions").await;
 
     // A new local AS cannot be applied to running sessions: refused, nothing changes.
     std::fs::write(
@@ -157,12 +158,7 @@ async fn reload_restarts_only_what_changed_and_refuses_bad_files() {
         err.contains("bgpd.toml:3") && err.contains("CFG-RELOAD-IDENTITY"),
         "the error names file, line and rule: {err}"
     );
-    let x = neighbor(&speaker, X).await;
-    assert_eq!(
-        (x.state.as_str(), x.stats.established_count),
-        ("Established", 1),
-        "a refused reload must not touch the sessions"
-    );
+    assert_still_up_once(&speaker, X, "a refused reload must not touch the sessions").await;
 
     // Removing Y from the file: Y gets Cease / Peer De-configured and is forgotten; X stays.
     let without_y = config(px, py, 60, "");

@@ -118,8 +118,9 @@ pub fn check_str(text: &str, file: &str) -> Result<(Config, Report), Report> {
 /// * `CFG-RELOAD-RESTART` (warning, one per field): `listen`, `port`, `threads`,
 ///   `control_socket`, `metrics`, `cluster_id`, `max_paths` or one of `fib.install`,
 ///   `fib.table`, `fib.protocol`, `fib.metric`, `fib.keep_on_graceful_restart` differs.
-///   The rest of the file is applied; these keep their running values until bgpd restarts. Because the
-///   comparison is with the running process, every later reload warns again until then.
+///   The rest of the file is applied; these keep their running values until bgpd
+///   restarts. Because the comparison is with the running process, every later reload
+///   warns again until then.
 pub fn check_reload(path: &Path, running: &Config) -> Result<(Config, Report), Report> {
     let file = path.display().to_string();
     let Ok(text) = std::fs::read_to_string(path) else {
@@ -189,86 +190,55 @@ fn start_only_changes(running: &Config, new: &Config, sink: &mut Sink<'_>) {
         let v: Vec<String> = v.iter().map(|a| format!("\"{a}\"")).collect();
         format!("[{}]", v.join(", "))
     };
+    /// Both values shown, when they differ.
+    fn differ<T: PartialEq + ?Sized>(
+        was: &T,
+        now: &T,
+        show: impl Fn(&T) -> String,
+    ) -> Option<(String, String)> {
+        (was != now).then(|| (show(was), show(now)))
+    }
     let (rf, nf) = (&r.fib, &n.fib);
-    let fields: [(&str, bool, String, String); 12] = [
-        (
-            "listen",
-            r.listen != n.listen,
-            list(&r.listen),
-            list(&n.listen),
-        ),
-        (
-            "port",
-            r.port != n.port,
-            r.port.to_string(),
-            n.port.to_string(),
-        ),
-        (
-            "threads",
-            r.threads != n.threads,
-            r.threads.to_string(),
-            n.threads.to_string(),
-        ),
+    let fields = [
+        ("listen", differ(&r.listen[..], &n.listen[..], list)),
+        ("port", differ(&r.port, &n.port, u16::to_string)),
+        ("threads", differ(&r.threads, &n.threads, u16::to_string)),
         (
             "control_socket",
-            r.control_socket != n.control_socket,
-            r.control_socket.display().to_string(),
-            n.control_socket.display().to_string(),
+            differ(&r.control_socket, &n.control_socket, |p| {
+                p.display().to_string()
+            }),
         ),
-        (
-            "metrics",
-            r.metrics != n.metrics,
-            opt(&r.metrics),
-            opt(&n.metrics),
-        ),
-        (
-            "cluster_id",
-            r.cluster_id != n.cluster_id,
-            opt(&r.cluster_id),
-            opt(&n.cluster_id),
-        ),
+        ("metrics", differ(&r.metrics, &n.metrics, opt)),
+        ("cluster_id", differ(&r.cluster_id, &n.cluster_id, opt)),
         (
             "max_paths",
-            r.max_paths != n.max_paths,
-            r.max_paths.to_string(),
-            n.max_paths.to_string(),
+            differ(&r.max_paths, &n.max_paths, u16::to_string),
         ),
         // The kernel route installer and the link watcher run with these from start;
         // taking a new table or protocol on reload would make the watcher judge
         // routes by other marks than the installer writes.
         (
             "fib.install",
-            rf.install != nf.install,
-            rf.install.to_string(),
-            nf.install.to_string(),
+            differ(&rf.install, &nf.install, bool::to_string),
         ),
-        (
-            "fib.table",
-            rf.table != nf.table,
-            rf.table.to_string(),
-            nf.table.to_string(),
-        ),
+        ("fib.table", differ(&rf.table, &nf.table, u32::to_string)),
         (
             "fib.protocol",
-            rf.protocol != nf.protocol,
-            rf.protocol.to_string(),
-            nf.protocol.to_string(),
+            differ(&rf.protocol, &nf.protocol, u8::to_string),
         ),
-        (
-            "fib.metric",
-            rf.metric != nf.metric,
-            rf.metric.to_string(),
-            nf.metric.to_string(),
-        ),
+        ("fib.metric", differ(&rf.metric, &nf.metric, u32::to_string)),
         (
             "fib.keep_on_graceful_restart",
-            rf.keep_on_graceful_restart != nf.keep_on_graceful_restart,
-            rf.keep_on_graceful_restart.to_string(),
-            nf.keep_on_graceful_restart.to_string(),
+            differ(
+                &rf.keep_on_graceful_restart,
+                &nf.keep_on_graceful_restart,
+                bool::to_string,
+            ),
         ),
     ];
-    for (field, changed, was, now) in fields {
-        if changed {
+    for (field, change) in fields {
+        if let Some((was, now)) = change {
             sink.warn(
                 "CFG-RELOAD-RESTART",
                 format!("global.{field}"),
