@@ -70,7 +70,7 @@ fn memory_report(updates: &[UpdateRef]) -> (f64, f64) {
     let (mut rib, peers) = new_rib(1);
     load(&mut rib, peers[0], updates);
     let one = (live() - before) as f64 / PREFIXES as f64;
-    eprintln!("trie bytes: {:?}", rib.trie_bytes());
+    eprintln!("table bytes (rows and index): {:?}", rib.table_bytes());
     // Withdraw everything: the allocator must come back near where it started.
     rib.peer_down(peers[0]).unwrap();
     let after_down = live() as i64 - before as i64;
@@ -185,9 +185,9 @@ fn main() {
         g.finish();
     }
     {
-        // The floor under the insert and the full-table walk: the bare prefix-trie the RIB
-        // indexes its rows with (4-octet values), fed the same prefixes in the order the
-        // UPDATEs carry them, with nothing else done per prefix.
+        // What prefix-trie would cost as the RIB's index (it was until the hash index):
+        // a bare `PrefixMap` with 4-octet row numbers, fed the same prefixes in the order
+        // the UPDATEs carry them, with nothing else done per prefix; and its walk.
         let arrival: Vec<Ipv4Net> = updates
             .iter()
             .flat_map(|u| u.nlri())

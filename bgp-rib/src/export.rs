@@ -24,10 +24,10 @@
 //!
 //! # Cost
 //!
-//! What each group was last sent is one bit per prefix in the Loc-RIB trie's value for
+//! What each group was last sent is one bit per prefix in the Loc-RIB row's value for
 //! the first 32 groups (4 octets per prefix for all of them; later groups keep their own
 //! prefix sets), so an export pass reads and writes it through the lookup it makes anyway.
-//! A prefix whose last path is gone stays in the trie, with no path and not counted as a
+//! A prefix whose last path is gone stays in the table, with no path and not counted as a
 //! route, until every group that had it has been sent its withdrawal.
 //! [`Rib::export_changes_to`] exports several groups in one pass: each changed prefix is
 //! looked up once, in prefix order, and groups that make the same attributes from a set
@@ -133,9 +133,9 @@ impl ExportKey {
 /// The Adj-RIB-Out of one update group.
 ///
 /// What the group was last sent is recorded per prefix: for the first [`OUT_BITS`] groups
-/// as one bit in the Loc-RIB trie's value ([`Slot::out`]), so that ten full-table groups
+/// as one bit in the Loc-RIB row's value ([`Slot::out`]), so that ten full-table groups
 /// cost 4 octets per prefix in all rather than a prefix set each; later groups keep their
-/// own prefix sets. A prefix whose last path is gone stays in the trie, with no path,
+/// own prefix sets. A prefix whose last path is gone stays in the table, with no path,
 /// until every group that has it advertised has withdrawn it.
 pub(crate) struct Group {
     key: ExportKey,
@@ -1497,8 +1497,8 @@ impl Rib {
     }
 }
 
-/// Offers each changed prefix of family `P` to every exporter: one trie lookup per
-/// prefix for all the groups. A prefix left with no path and no group bit goes.
+/// Offers each changed prefix of family `P` to every exporter: one lookup per prefix
+/// for all the groups. A prefix left with no path and no group bit goes.
 fn offer_changes<P: Pfx>(
     rib: &Rib,
     tables: &mut Tables,
@@ -1508,8 +1508,8 @@ fn offer_changes<P: Pfx>(
     let (map, lists, tombs) = P::split_tombs(tables);
     let mut shared = SharedBuilders::default();
     // Each prefix once, whatever happened to it in between (only its present best path
-    // is offered), and in prefix order: consecutive lookups then share the upper trie
-    // levels in cache, and the NLRI come out sorted.
+    // is offered), and in prefix order, so that the NLRI come out sorted (the same
+    // changes give the same bytes whatever order they were found in).
     let mut order: Vec<P> = changes
         .iter()
         .filter(|c| c.kind != ChangeKind::Multipath)

@@ -8,9 +8,10 @@
 //!
 //! # Model and invariants
 //!
-//! * One table per family (IPv4 and IPv6 unicast): a [`prefix_trie::PrefixMap`] from each
-//!   prefix to its row, and the rows (prefix and value) in fixed-size chunks, so that
-//!   walks over every prefix (full export, a peer going down) read memory in order. Each
+//! * One table per family (IPv4 and IPv6 unicast): the rows (prefix and value) in
+//!   fixed-size chunks, so that walks over every prefix (full export, a peer going down)
+//!   read memory in order, and a hash index from each prefix to its row (keyed per table
+//!   with random keys; see *Performance* for why not a trie). Each
 //!   prefix holds the paths received from every peer (ADD-PATH aware: a path is
 //!   identified by peer and path identifier), after import processing, ordered best
 //!   first; the best path and the multipath members at the front are the Loc-RIB. A path
@@ -83,31 +84,38 @@
 //!
 //! | what | target | measured |
 //! |---|---|---|
-//! | insert 1M prefixes, one peer, with best path | ≥ 5 M/s | 2.3–3.7 M/s |
-//! | the same prefixes into a bare `PrefixMap<Ipv4Net, u32>` (`trie_floor`) | — | 3.5–6.4 M/s |
-//! | memory, Adj-RIB-In + Loc-RIB, one peer | ≤ 100 B/prefix | 78.2 B/prefix |
-//! | memory, same table from 10 peers | ≤ 2.5× | 175.0 B/prefix, 2.24× |
+//! | insert 1M prefixes, one peer, with best path | ≥ 5 M/s | 4.4–6.4 M/s (156–229 ms; CPU time, best of 3: 5.6–6.8 M/s) |
+//! | the same prefixes into a bare `PrefixMap<Ipv4Net, u32>` (`trie_floor`, for comparison) | — | 3.5–6.4 M/s |
+//! | memory, Adj-RIB-In + Loc-RIB, one peer | ≤ 100 B/prefix | 54.7 B/prefix |
+//! | memory, same table from 10 peers | ≤ 2.5× | 134.8 B/prefix, 2.46× |
 //! | full-table export to an update group | ≥ 1 GB/s | 104–131 MB/s, 107–136 ms (14.1 MB in 148k UPDATEs) |
-//! | `peer_down` of the full-table peer | — | 32–60 ms |
-//! | after `peer_down` of the full table | near start | 6.5 KB still allocated |
+//! | `peer_down` of the full-table peer | — | 32–40 ms |
+//! | after `peer_down` of the full table | near start | 6.4 KB still allocated |
 //!
-//! (Ranges: the machine is shared and runs vary by ±25 %.) Memory is counted by a counting
-//! global allocator ([`cap`](https://docs.rs/cap)) around loading the table; it is
-//! requested bytes, without malloc's own overhead. Of the 78 B/prefix, about 63 B are the
-//! table: prefix-trie's nodes and 4-octet row numbers (its arrays grow by tiers) and the
-//! 20-octet rows (prefix; the best path inline; one bit per update group for the first 32
-//! groups' record of what they were sent); about 15 B are the interned attribute sets.
+//! (Ranges: the machine is shared and runs vary by ±25 %; the insert's low end is from a
+//! busy hour, when the trie-indexed RIB of before took 338–356 ms in the same runs.)
+//! Memory is counted by a counting global allocator ([`cap`](https://docs.rs/cap)) around
+//! loading the table; it is requested bytes, without malloc's own overhead. Of the
+//! 54.7 B/prefix, 39 B are the table: the 20-octet rows (prefix; the best path inline; one
+//! bit per update group for the first 32 groups' record of what they were sent) and the
+//! hash index (8 octets an entry, at a load between 44 and 88 %); about 15 B are the
+//! interned attribute sets. Each further peer's path costs its 8 octets in a list pool.
 //!
-//! What limits the misses: the insert target leaves 200 ns per prefix, and prefix-trie alone
-//! takes 156–285 ns to insert the table's prefixes in the order a peer sends them (the
-//! `trie_floor` bench; the range is the machine's), against 115–165 ns for the rest of the
-//! RIB's insert, so it is out of reach while prefix-trie is the index. A full export
-//! reads the rows in order and makes each attribute set's builder once, straight from the
-//! set's canonical bytes into [`bgp_wire::UpdateBuilder::announce_encoded`]; 1 GB/s leaves
-//! 14 ns per prefix, which needs UPDATEs kept pre-encoded per attribute set and group rather
-//! than tuning. The incremental export ([`Rib::export_changes_to`]) is what a daemon runs
-//! all the time: one lookup per changed prefix for all groups, attributes encoded once per
-//! set for groups of the same shape, and a group's bytes shared by all its members.
+//! Why a hash index and not a trie: the RIB only ever looks prefixes up exactly, and a
+//! peer sends a full table packed by attribute set, so consecutive prefixes are far apart.
+//! prefix-trie 0.10 takes 140–190 ns per lookup or insert of such a table (a cache miss per
+//! level), which alone used most of the insert's 200 ns budget, and its nodes took 42 of
+//! the then 78 B/prefix. The hash index misses about once. Listings in prefix order sort
+//! the rows (36–44 ns per prefix for a full table, where walking the trie took 85); no
+//! longest-prefix query is needed.
+//!
+//! A full export reads the rows in order and makes each attribute set's builder once,
+//! straight from the set's canonical bytes into
+//! [`bgp_wire::UpdateBuilder::announce_encoded`]; 1 GB/s leaves 14 ns per prefix, which
+//! needs UPDATEs kept pre-encoded per attribute set and group rather than tuning. The
+//! incremental export ([`Rib::export_changes_to`]) is what a daemon runs all the time: one
+//! lookup per changed prefix for all groups, attributes encoded once per set for groups of
+//! the same shape, and a group's bytes shared by all its members.
 //! `docs/PERFORMANCE.md` in the repository has the measurements and profiles.
 
 #![forbid(unsafe_code)]

@@ -1,4 +1,4 @@
-//! The RIB: Adj-RIB-In and Loc-RIB in one trie per family.
+//! The RIB: Adj-RIB-In and Loc-RIB in one table per family.
 //!
 //! Each prefix holds the paths every peer sent (after import processing — the Adj-RIB-In
 //! post-policy), ordered best first; the best path and the multipath members at the front
@@ -161,9 +161,7 @@ pub struct Route<'a> {
 }
 
 /// A prefix type the RIB keeps a table for.
-pub(crate) trait Pfx:
-    prefix_trie::Prefix + Copy + Ord + Default + Into<IpNet> + fmt::Debug
-{
+pub(crate) trait Pfx: tbl::PrefixKey + Ord + Default + Into<IpNet> + fmt::Debug {
     #[allow(dead_code)]
     const FAMILY: Family;
     #[allow(dead_code)]
@@ -856,15 +854,11 @@ impl Rib {
             }
             return Ok(out);
         }
-        // A long list of withdrawals (a peer clearing its table sends ~1,000 per UPDATE)
-        // is applied in prefix order: consecutive trie lookups then share the upper
-        // levels in cache. Withdrawals of one UPDATE are independent of each other.
+        // Withdrawals of one UPDATE are independent of each other; the list is copied out
+        // because withdrawing needs the RIB mutably while the UPDATE is borrowed.
         let mut withdrawn = core::mem::take(&mut self.scratch.withdrawn);
         withdrawn.clear();
         withdrawn.extend(update.withdrawn_all());
-        if withdrawn.len() >= 32 {
-            withdrawn.sort_unstable_by_key(|n| n.prefix);
-        }
         for n in withdrawn.drain(..) {
             self.withdraw_one(peer, n, &mut out.changes);
         }
@@ -1240,9 +1234,9 @@ impl Rib {
         self.attrs.get(id)
     }
 
-    /// Bytes held by the IPv4 and IPv6 tries themselves (nodes and value slots, not what
-    /// the values point to), for memory accounting.
-    pub fn trie_bytes(&self) -> (usize, usize) {
+    /// Bytes held by the IPv4 and IPv6 tables themselves (rows and index, not what the
+    /// values point to), for memory accounting.
+    pub fn table_bytes(&self) -> (usize, usize) {
         (self.tables.v4.mem_size(), self.tables.v6.mem_size())
     }
 

@@ -2,8 +2,8 @@
 
 use std::collections::HashMap;
 
-use prefix_trie::map::{Entry, OccupiedEntry, VacantEntry};
-use prefix_trie::{Prefix, PrefixMap};
+use hashbrown::hash_table::{Entry, HashTable, OccupiedEntry, VacantEntry};
+use ipnet::{Ipv4Net, Ipv6Net};
 
 use crate::attrs::AttrId;
 use crate::best::PathStatus;
@@ -87,8 +87,10 @@ impl Slot {
     pub(crate) fn one(p: Path) -> Slot {
         Slot { head: p, out: 0 }
     }
-    fn list_index(self) -> Option<usize> {
-        (self.head.tag & STATUS_MASK == LIST_MARK).then_some(self.head.attrs.0 as usize)
+    /// For a slot with several paths: how many, and where the [`Lists`] keep them.
+    fn list(self) -> Option<(usize, u32)> {
+        (self.head.tag & STATUS_MASK == LIST_MARK)
+            .then_some(((self.head.tag & SOURCE_MASK) as usize, self.head.attrs.0))
     }
     /// No path left: the prefix is only kept for an update group's withdrawal.
     pub(crate) fn is_empty(&self) -> bool {
@@ -236,34 +238,94 @@ impl<P: Copy + Default> Rows<P> {
     }
 }
 
-/// The table of one address family: a [`PrefixMap`] from each prefix to a row number, and
-/// the rows (prefix and [`Slot`]) in dense arrays.
+/// The table of one address family: the rows (prefix and [`Slot`]) in dense arrays, and a
+/// hash index from each prefix to its row.
 ///
-/// Lookups by prefix go through the trie. What the rows add: the walks that touch every
-/// prefix (a full export, a peer's routes going away, graceful-restart marking) read them
-/// in memory order, a few nanoseconds a row, where iterating the trie costs a cache
-/// miss per prefix once the table outgrows the CPU cache (about 160 ns per prefix for a
-/// full table that arrived in the order a peer sends it). The trie's values shrink from
-/// 12 octets to 4, so the arrays the trie re-tiers on insertion are a third of the size;
-/// the rows cost 20 octets a prefix for IPv4 (36 for IPv6).
+/// The RIB's hot operations are exact: an UPDATE names prefixes, a withdrawal names
+/// prefixes. A hash probe finds a prefix with about one cache miss, where a trie walk
+/// misses once per level for a table that arrives in scattered order (a peer packs
+/// its UPDATEs by attribute set, not by prefix); prefix-trie 0.10 alone took 140–190 ns
+/// per lookup or insert of a full table, most of the 200 ns the RIB's insert budget
+/// allows. The walks that touch every prefix (a full export, a peer's routes going away,
+/// graceful-restart marking) read the rows in memory order; [`PrefixTable::iter`] sorts
+/// them when prefix order is asked for (a CLI listing).
 ///
-/// Rows of removed prefixes are reused by the next insertions; like the trie's own
-/// nodes, the rows are given back when the table is empty.
+/// An index entry is the row number and 32 bits of the prefix's hash (8 octets): growing
+/// the index rehashes without reading the rows, and a probe reads a row only when the
+/// stored hash matches. The hash is keyed per table with random keys, as peers choose
+/// the prefixes. Rows of removed prefixes are reused by the next insertions; the rows
+/// and the index are given back when the table is empty.
 pub(crate) struct PrefixTable<P> {
-    index: PrefixMap<P, u32>,
+    /// (row, 32-bit hash of its prefix).
+    index: HashTable<(u32, u32)>,
+    keys: HashKeys,
     rows: Rows<P>,
 }
 
-impl<P: Prefix + Copy + Default> Default for PrefixTable<P> {
+/// A prefix as hash input: its address and length as up to three words.
+pub(crate) trait PrefixKey: Copy + PartialEq {
+    /// Hashes the prefix with the table's keys.
+    fn hash_with(&self, k: &HashKeys) -> u32;
+}
+
+/// Random keys of one table's prefix hash.
+pub(crate) struct HashKeys([u64; 3]);
+
+impl HashKeys {
+    fn new() -> Self {
+        use core::hash::{BuildHasher, Hasher};
+        // std's RandomState draws its keys from the OS once per process and steps them
+        // per instance: three words from a fresh SipHash state.
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        let mut k = [0u64; 3];
+        for (i, w) in (0u64..).zip(k.iter_mut()) {
+            h.write_u64(i);
+            *w = h.finish() | 1;
+        }
+        HashKeys(k)
+    }
+}
+
+/// The folded 64×64→128-bit product: both halves of the product mixed.
+fn fold(a: u64, b: u64) -> u64 {
+    let m = u128::from(a).wrapping_mul(u128::from(b));
+    (m as u64) ^ ((m >> 64) as u64)
+}
+
+impl PrefixKey for Ipv4Net {
+    fn hash_with(&self, k: &HashKeys) -> u32 {
+        let w = (u64::from(u32::from(self.network())) << 8) | u64::from(self.prefix_len());
+        fold(w ^ k.0[0], k.0[1]) as u32
+    }
+}
+
+impl PrefixKey for Ipv6Net {
+    fn hash_with(&self, k: &HashKeys) -> u32 {
+        let a = u128::from(self.network());
+        let x = fold((a >> 64) as u64 ^ k.0[0], a as u64 ^ k.0[1]);
+        fold(x ^ u64::from(self.prefix_len()), k.0[2]) as u32
+    }
+}
+
+/// The index's 64-bit hash, spread from the 32 bits kept per entry (hashbrown takes its
+/// bucket from the low bits and its tag from the high ones).
+fn spread(h: u32) -> u64 {
+    u64::from(h)
+        .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+        .rotate_left(26)
+}
+
+impl<P: Copy + Default> Default for PrefixTable<P> {
     fn default() -> Self {
         PrefixTable {
-            index: PrefixMap::new(),
+            index: HashTable::new(),
+            keys: HashKeys::new(),
             rows: Rows::new(),
         }
     }
 }
 
-/// A prefix found in (or missing from) a [`PrefixTable`], from one trie lookup.
+/// A prefix found in (or missing from) a [`PrefixTable`], from one lookup.
 pub(crate) enum TableEntry<'a, P> {
     Occupied(OccupiedRow<'a, P>),
     Vacant(VacantRow<'a, P>),
@@ -271,7 +333,8 @@ pub(crate) enum TableEntry<'a, P> {
 
 /// A prefix present in a [`PrefixTable`].
 pub(crate) struct OccupiedRow<'a, P> {
-    entry: OccupiedEntry<'a, P, u32>,
+    entry: OccupiedEntry<'a, (u32, u32)>,
+    _p: core::marker::PhantomData<P>,
     slot: &'a mut Slot,
     row: u32,
     free: &'a mut Vec<u32>,
@@ -279,12 +342,13 @@ pub(crate) struct OccupiedRow<'a, P> {
 
 /// A prefix absent from a [`PrefixTable`]; inserting it needs no second lookup.
 pub(crate) struct VacantRow<'a, P> {
-    entry: VacantEntry<'a, P, u32>,
+    entry: VacantEntry<'a, (u32, u32)>,
     prefix: P,
+    hash: u32,
     rows: &'a mut Rows<P>,
 }
 
-impl<P: Prefix + Copy> OccupiedRow<'_, P> {
+impl<P: Copy> OccupiedRow<'_, P> {
     pub(crate) fn get_mut(&mut self) -> &mut Slot {
         self.slot
     }
@@ -302,17 +366,17 @@ impl<P: Prefix + Copy> OccupiedRow<'_, P> {
     }
 }
 
-impl<P: Prefix + Copy + Default> VacantRow<'_, P> {
+impl<P: Copy + Default> VacantRow<'_, P> {
     pub(crate) fn insert(self, slot: Slot) {
         let i = self.rows.alloc(Row {
             prefix: self.prefix,
             slot,
         });
-        self.entry.insert(i);
+        self.entry.insert((i, self.hash));
     }
 }
 
-impl<P: Prefix + Copy + Default> PrefixTable<P> {
+impl<P: PrefixKey + Ord + Default> PrefixTable<P> {
     /// Number of prefixes.
     pub(crate) fn len(&self) -> usize {
         self.index.len()
@@ -324,16 +388,26 @@ impl<P: Prefix + Copy + Default> PrefixTable<P> {
 
     /// Looks `prefix` up once, to read, change, remove or insert it.
     pub(crate) fn entry(&mut self, prefix: P) -> TableEntry<'_, P> {
-        let PrefixTable { index, rows } = self;
-        match index.entry(prefix) {
+        let PrefixTable { index, rows, keys } = self;
+        let h = prefix.hash_with(keys);
+        let entry = {
+            let rows_ref = &*rows;
+            index.entry(
+                spread(h),
+                |&(i, eh)| eh == h && rows_ref.get(i).is_some_and(|r| r.prefix == prefix),
+                |&(_, eh)| spread(eh),
+            )
+        };
+        match entry {
             Entry::Occupied(mut entry) => {
-                let was = *entry.get();
+                let was = entry.get().0;
                 let (row, slot, free) = rows.slot_mut(was, prefix);
                 if row != was {
-                    *entry.get_mut() = row;
+                    entry.get_mut().0 = row;
                 }
                 TableEntry::Occupied(OccupiedRow {
                     entry,
+                    _p: core::marker::PhantomData,
                     slot,
                     row,
                     free,
@@ -342,31 +416,43 @@ impl<P: Prefix + Copy + Default> PrefixTable<P> {
             Entry::Vacant(entry) => TableEntry::Vacant(VacantRow {
                 entry,
                 prefix,
+                hash: h,
                 rows,
             }),
         }
     }
 
     pub(crate) fn get(&self, prefix: &P) -> Option<&Slot> {
-        let &i = self.index.get(prefix)?;
+        let h = prefix.hash_with(&self.keys);
+        let &(i, _) = self.index.find(spread(h), |&(i, eh)| {
+            eh == h && self.rows.get(i).is_some_and(|r| r.prefix == *prefix)
+        })?;
         self.rows.get(i).map(|r| &r.slot)
     }
 
     /// Removes a prefix.
     pub(crate) fn remove(&mut self, prefix: &P) {
-        if let Some(i) = self.index.remove(prefix) {
+        let h = prefix.hash_with(&self.keys);
+        let rows = &self.rows;
+        if let Ok(e) = self.index.find_entry(spread(h), |&(i, eh)| {
+            eh == h && rows.get(i).is_some_and(|r| r.prefix == *prefix)
+        }) {
+            let ((i, _), _) = e.remove();
             self.rows.release(i);
         }
     }
 
-    /// Every prefix and its value, in prefix order (one trie walk).
+    /// Every prefix and its value, in prefix order (the rows, sorted).
     pub(crate) fn iter(&self) -> impl Iterator<Item = (P, &Slot)> + '_ {
-        self.index
-            .iter()
-            .filter_map(|(p, &i)| self.rows.get(i).map(|r| (p, &r.slot)))
+        let mut v: Vec<(P, u32)> = (0..self.rows.used)
+            .filter_map(|i| self.prefix_at(i).map(|p| (p, i)))
+            .collect();
+        v.sort_unstable_by_key(|&(p, _)| p);
+        v.into_iter()
+            .filter_map(|(p, i)| self.rows.get(i).map(|r| (p, &r.slot)))
     }
 
-    /// Every prefix and its value with its row number, in row order (no trie access).
+    /// Every prefix and its value with its row number, in row order (no index access).
     pub(crate) fn rows_mut(&mut self) -> impl Iterator<Item = (u32, P, &mut Slot)> + '_ {
         self.rows
             .iter_mut()
@@ -390,19 +476,88 @@ impl<P: Prefix + Copy + Default> PrefixTable<P> {
         }
     }
 
-    /// Bytes held by the trie and the rows (not what the values point to).
+    /// Bytes held by the index and the rows (not what the values point to).
     pub(crate) fn mem_size(&self) -> usize {
-        self.index.mem_size() + self.rows.bytes()
+        self.index.allocation_size() + self.rows.bytes()
+    }
+}
+
+/// Longest path list kept in a [`Pool`]; longer ones get a box each.
+const POOLED_MAX: usize = 16;
+/// Blocks per chunk of a [`Pool`].
+const POOL_CHUNK: usize = 1024;
+
+/// Blocks of one length `n` (2 ≤ n ≤ [`POOLED_MAX`]) in fixed-size chunks: a block costs
+/// its `8 × n` octets and nothing else (no pointer, no allocator header). A pool whose
+/// last block is freed gives its memory back, so lists that grow or shrink in step (every
+/// prefix gaining a path as a peer's table arrives, or losing one as it goes) leave no
+/// blocks behind.
+#[derive(Default)]
+struct Pool {
+    chunks: Vec<Box<[Path]>>,
+    /// Blocks handed out so far (the high-water mark).
+    used: u32,
+    free: Vec<u32>,
+    live: u32,
+}
+
+impl Pool {
+    fn block(&self, n: usize, i: u32) -> Option<&[Path]> {
+        let (c, o) = (i as usize / POOL_CHUNK, i as usize % POOL_CHUNK);
+        self.chunks.get(c)?.get(o * n..(o + 1) * n)
+    }
+
+    fn block_mut(&mut self, n: usize, i: u32) -> Option<&mut [Path]> {
+        let (c, o) = (i as usize / POOL_CHUNK, i as usize % POOL_CHUNK);
+        self.chunks.get_mut(c)?.get_mut(o * n..(o + 1) * n)
+    }
+
+    fn alloc(&mut self, paths: &[Path]) -> u32 {
+        let n = paths.len();
+        let i = match self.free.pop() {
+            Some(i) => i,
+            None => {
+                let i = self.used;
+                if i as usize / POOL_CHUNK >= self.chunks.len() {
+                    let filler = Path {
+                        attrs: AttrId(0),
+                        tag: 0,
+                    };
+                    self.chunks
+                        .push(vec![filler; POOL_CHUNK * n].into_boxed_slice());
+                }
+                self.used += 1;
+                i
+            }
+        };
+        if let Some(b) = self.block_mut(n, i) {
+            b.copy_from_slice(paths);
+        }
+        self.live += 1;
+        i
+    }
+
+    fn release(&mut self, i: u32) {
+        self.live = self.live.saturating_sub(1);
+        if self.live == 0 {
+            *self = Pool::default();
+        } else {
+            self.free.push(i);
+        }
     }
 }
 
 /// Path lists of prefixes with more than one path, best first, then the multipath
-/// members, then the rest. Exact-size boxes: ten paths take 80 octets.
+/// members, then the rest. Lists of up to [`POOLED_MAX`] paths live in a [`Pool`] per
+/// length (ten paths take 80 octets, no more); longer ones in exact-size boxes. The slot
+/// holds the list's length and block number.
 #[derive(Default)]
 pub(crate) struct Lists {
-    lists: Vec<Box<[Path]>>,
-    free: Vec<u32>,
-    live: usize,
+    /// `pools[n - 2]`: the lists of `n` paths.
+    pools: Vec<Pool>,
+    big: Vec<Box<[Path]>>,
+    big_free: Vec<u32>,
+    big_live: usize,
 }
 
 impl Lists {
@@ -411,9 +566,14 @@ impl Lists {
         if slot.is_empty() {
             return &[];
         }
-        match slot.list_index() {
+        match slot.list() {
             None => core::slice::from_ref(&slot.head),
-            Some(i) => self.lists.get(i).map_or(&[][..], |b| &b[..]),
+            Some((n, i)) if n <= POOLED_MAX => n
+                .checked_sub(2)
+                .and_then(|p| self.pools.get(p))
+                .and_then(|p| p.block(n, i))
+                .unwrap_or(&[]),
+            Some((_, i)) => self.big.get(i as usize).map_or(&[][..], |b| &b[..]),
         }
     }
 
@@ -427,52 +587,80 @@ impl Lists {
     /// what the slot held and marks it empty; the caller removes the prefix unless an
     /// update group still has it advertised ([`Slot::out`]).
     pub(crate) fn store(&mut self, slot: &mut Slot, paths: &[Path]) {
-        let current = slot.list_index();
-        match (paths, current) {
-            ([only], None) => slot.head = *only,
-            ([], None) => slot.set_empty(),
-            ([], Some(i)) | ([_], Some(i)) => {
-                if let Some(b) = self.lists.get_mut(i) {
-                    *b = Box::new([]);
-                }
-                self.free.push(i as u32);
-                self.live -= 1;
-                match paths {
-                    [only] => slot.head = *only,
-                    _ => slot.set_empty(),
-                }
-                if self.live == 0 {
-                    self.lists = Vec::new();
-                    self.free = Vec::new();
-                }
+        let current = slot.list();
+        if let Some((n, i)) = current
+            && n == paths.len()
+        {
+            // Same length: in place.
+            let block = if n <= POOLED_MAX {
+                n.checked_sub(2)
+                    .and_then(|p| self.pools.get_mut(p))
+                    .and_then(|p| p.block_mut(n, i))
+            } else {
+                self.big.get_mut(i as usize).map(|b| &mut b[..])
+            };
+            if let Some(b) = block {
+                b.copy_from_slice(paths);
             }
-            (many, Some(i)) => {
-                if let Some(b) = self.lists.get_mut(i) {
-                    if b.len() == many.len() {
-                        b.copy_from_slice(many);
-                    } else {
-                        *b = many.into();
+            return;
+        }
+        if let Some((n, i)) = current {
+            self.release(n, i);
+        }
+        match paths {
+            [] => slot.set_empty(),
+            [only] => slot.head = *only,
+            many => {
+                let n = many.len();
+                let i = if n <= POOLED_MAX {
+                    if self.pools.len() < POOLED_MAX - 1 {
+                        self.pools.resize_with(POOLED_MAX - 1, Pool::default);
                     }
-                }
-            }
-            (many, None) => {
-                let i = match self.free.pop() {
-                    Some(i) => {
-                        if let Some(b) = self.lists.get_mut(i as usize) {
-                            *b = many.into();
+                    match n.checked_sub(2).and_then(|p| self.pools.get_mut(p)) {
+                        Some(p) => p.alloc(many),
+                        None => return,
+                    }
+                } else {
+                    self.big_live += 1;
+                    match self.big_free.pop() {
+                        Some(i) => {
+                            if let Some(b) = self.big.get_mut(i as usize) {
+                                *b = many.into();
+                            }
+                            i
                         }
-                        i
-                    }
-                    None => {
-                        self.lists.push(many.into());
-                        (self.lists.len() - 1) as u32
+                        None => {
+                            self.big.push(many.into());
+                            (self.big.len() - 1) as u32
+                        }
                     }
                 };
-                self.live += 1;
                 slot.head = Path {
                     attrs: AttrId(i),
-                    tag: LIST_MARK,
+                    tag: LIST_MARK | (n as u32 & SOURCE_MASK),
                 };
+            }
+        }
+    }
+
+    /// Frees the list of `n` paths at `i`.
+    fn release(&mut self, n: usize, i: u32) {
+        if n <= POOLED_MAX {
+            if let Some(p) = n.checked_sub(2).and_then(|p| self.pools.get_mut(p)) {
+                p.release(i);
+            }
+            if self.pools.iter().all(|p| p.live == 0) {
+                self.pools = Vec::new();
+            }
+        } else {
+            if let Some(b) = self.big.get_mut(i as usize) {
+                *b = Box::new([]);
+            }
+            self.big_free.push(i);
+            self.big_live = self.big_live.saturating_sub(1);
+            if self.big_live == 0 {
+                self.big = Vec::new();
+                self.big_free = Vec::new();
             }
         }
     }
@@ -627,8 +815,14 @@ mod tests {
         assert_eq!(core::mem::size_of::<Slot>(), 12);
     }
 
+    impl Lists {
+        fn live(&self) -> usize {
+            self.pools.iter().map(|p| p.live as usize).sum::<usize>() + self.big_live
+        }
+    }
+
     #[test]
-    fn lists_store_inline_and_boxed() {
+    fn lists_store_inline_and_pooled() {
         let mut lists = Lists::default();
         let a = Path::new(AttrId(1), 1);
         let b = Path::new(AttrId(2), 2);
@@ -636,12 +830,12 @@ mod tests {
         assert_eq!(lists.get(&slot), &[a]);
         lists.store(&mut slot, &[a, b]);
         assert_eq!(lists.get(&slot), &[a, b]);
-        assert_eq!(lists.live, 1);
+        assert_eq!(lists.live(), 1);
         slot.set_out(4, true);
         lists.store(&mut slot, &[b]);
         assert_eq!(lists.get(&slot), &[b]);
-        assert_eq!(lists.live, 0);
-        assert!(lists.lists.is_empty());
+        assert_eq!(lists.live(), 0);
+        assert!(lists.pools.is_empty() && lists.big.is_empty());
         lists.store(&mut slot, &[]);
         assert!(slot.is_empty());
         assert_eq!(lists.get(&slot), &[] as &[Path]);
@@ -649,6 +843,64 @@ mod tests {
         lists.store(&mut slot, &[a, b]);
         assert!(!slot.is_empty());
         assert_eq!(lists.get(&slot), &[a, b]);
+    }
+
+    /// `n` distinct paths for slot `k`.
+    fn paths_for(k: u32, n: usize) -> Vec<Path> {
+        (0..n as u32)
+            .map(|j| Path::new(AttrId(k * 100 + j), j + 1))
+            .collect()
+    }
+
+    #[test]
+    fn lists_grow_in_step_through_pools_and_give_memory_back() {
+        let mut lists = Lists::default();
+        // More slots than a chunk holds, each growing one path at a time, as when peers'
+        // tables arrive one after the other.
+        let count = POOL_CHUNK as u32 * 2 + 5;
+        let mut slots: Vec<Slot> = (0..count).map(|k| Slot::one(paths_for(k, 1)[0])).collect();
+        for n in 2..=4 {
+            for (k, slot) in (0..).zip(slots.iter_mut()) {
+                lists.store(slot, &paths_for(k, n));
+            }
+            // The shorter lists' pool is empty, so it holds no memory.
+            assert!(n == 2 || lists.pools[n - 3].chunks.is_empty());
+        }
+        for (k, slot) in (0..).zip(&slots) {
+            assert_eq!(lists.get(slot), &paths_for(k, 4)[..], "slot {k}");
+        }
+        assert_eq!(lists.live(), count as usize);
+        assert_eq!(
+            lists.pools[2].chunks.len(),
+            3,
+            "three chunks of blocks of 4"
+        );
+        // Same length: rewritten in place.
+        let mut swapped = paths_for(7, 4);
+        swapped.swap(0, 3);
+        lists.store(&mut slots[7], &swapped);
+        assert_eq!(lists.get(&slots[7]), &swapped[..]);
+        assert_eq!(lists.live(), count as usize);
+        // Past the pooled lengths a list gets a box; back in range, the pool's freed
+        // block is taken again rather than a new one.
+        let used = lists.pools[2].used;
+        lists.store(&mut slots[9], &paths_for(9, POOLED_MAX + 3));
+        assert_eq!(lists.get(&slots[9]), &paths_for(9, POOLED_MAX + 3)[..]);
+        assert_eq!(lists.big_live, 1);
+        lists.store(&mut slots[9], &paths_for(9, 4));
+        assert_eq!(lists.get(&slots[9]), &paths_for(9, 4)[..]);
+        assert_eq!(lists.pools[2].used, used);
+        assert!(
+            lists.big.is_empty(),
+            "the last box gone, its table goes too"
+        );
+        // Every list back to one path: nothing left.
+        for (k, slot) in (0..).zip(slots.iter_mut()) {
+            lists.store(slot, &paths_for(k, 1));
+            assert_eq!(lists.get(slot), &paths_for(k, 1)[..]);
+        }
+        assert_eq!(lists.live(), 0);
+        assert!(lists.pools.is_empty());
     }
 
     fn v4(s: &str) -> ipnet::Ipv4Net {
@@ -708,6 +960,48 @@ mod tests {
         assert_eq!(
             t.mem_size(),
             PrefixTable::<ipnet::Ipv4Net>::default().mem_size()
+        );
+    }
+
+    #[test]
+    fn prefix_table_tells_lengths_and_families_apart() {
+        let mut t4: PrefixTable<ipnet::Ipv4Net> = PrefixTable::default();
+        let mut t6: PrefixTable<ipnet::Ipv6Net> = PrefixTable::default();
+        let v4s = [
+            "10.0.0.0/8",
+            "10.0.0.0/16",
+            "10.0.0.0/24",
+            "0.0.0.0/0",
+            "10.0.0.0/32",
+        ];
+        let v6s = ["2001:db8::/32", "2001:db8::/48", "::/0", "2001:db8::/128"];
+        for (i, p) in (0..).zip(v4s) {
+            if let TableEntry::Vacant(v) = t4.entry(v4(p)) {
+                v.insert(Slot::one(Path::new(AttrId(i), 1)));
+            }
+        }
+        for (i, p) in (0..).zip(v6s) {
+            if let TableEntry::Vacant(v) = t6.entry(p.parse().unwrap()) {
+                v.insert(Slot::one(Path::new(AttrId(i), 1)));
+            }
+        }
+        assert_eq!((t4.len(), t6.len()), (5, 4));
+        for (i, p) in (0..).zip(v4s) {
+            assert_eq!(attrs_of(&t4, p), Some(i), "{p}");
+        }
+        for (i, p) in (0..).zip(v6s) {
+            let got = t6.get(&p.parse().unwrap()).map(|s| s.head.attrs.0);
+            assert_eq!(got, Some(i), "{p}");
+        }
+        assert_eq!(attrs_of(&t4, "10.0.0.0/12"), None);
+        t4.remove(&v4("10.0.0.0/16"));
+        assert_eq!(attrs_of(&t4, "10.0.0.0/16"), None);
+        assert_eq!(attrs_of(&t4, "10.0.0.0/8"), Some(0));
+        assert_eq!(attrs_of(&t4, "10.0.0.0/24"), Some(2));
+        let order: Vec<String> = t6.iter().map(|(p, _)| p.to_string()).collect();
+        assert_eq!(
+            order,
+            ["::/0", "2001:db8::/32", "2001:db8::/48", "2001:db8::/128"]
         );
     }
 
