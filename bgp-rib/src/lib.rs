@@ -84,10 +84,10 @@
 //!
 //! | what | target | measured |
 //! |---|---|---|
-//! | insert 1M prefixes, one peer, with best path | ≥ 5 M/s | 4.4–6.4 M/s (156–229 ms; CPU time, best of 3: 5.6–6.8 M/s) |
+//! | insert 1M prefixes, one peer, with best path | ≥ 5 M/s | 4.4–6.4 M/s (156–229 ms; CPU time, best of 3: 4.7–6.8 M/s) |
 //! | the same prefixes into a bare `PrefixMap<Ipv4Net, u32>` (`trie_floor`, for comparison) | — | 3.5–6.4 M/s |
 //! | memory, Adj-RIB-In + Loc-RIB, one peer | ≤ 100 B/prefix | 54.7 B/prefix |
-//! | memory, same table from 10 peers | ≤ 2.5× | 134.8 B/prefix, 2.46× |
+//! | memory, same table from 10 peers | ≤ 2.5× | 135.0 B/prefix, 2.47× |
 //! | full-table export to an update group | ≥ 1 GB/s | 104–131 MB/s, 107–136 ms (14.1 MB in 148k UPDATEs) |
 //! | `peer_down` of the full-table peer | — | 32–40 ms |
 //! | after `peer_down` of the full table | near start | 6.4 KB still allocated |

@@ -484,8 +484,9 @@ impl<P: PrefixKey + Ord + Default> PrefixTable<P> {
 
 /// Longest path list kept in a [`Pool`]; longer ones get a box each.
 const POOLED_MAX: usize = 16;
-/// Blocks per chunk of a [`Pool`].
-const POOL_CHUNK: usize = 1024;
+/// Blocks per chunk of a [`Pool`]: small, because every length in use takes a chunk (a
+/// gateway with a few tunnels and a hundred prefixes holds 64 × 8 × n octets a length).
+const POOL_CHUNK: usize = 64;
 
 /// Blocks of one length `n` (2 ≤ n ≤ [`POOLED_MAX`]) in fixed-size chunks: a block costs
 /// its `8 × n` octets and nothing else (no pointer, no allocator header). A pool whose
@@ -872,8 +873,8 @@ mod tests {
         assert_eq!(lists.live(), count as usize);
         assert_eq!(
             lists.pools[2].chunks.len(),
-            3,
-            "three chunks of blocks of 4"
+            (count as usize).div_ceil(POOL_CHUNK),
+            "just enough chunks of blocks of 4"
         );
         // Same length: rewritten in place.
         let mut swapped = paths_for(7, 4);
