@@ -226,6 +226,15 @@ impl<P: Copy + Default> Rows<P> {
         }
     }
 
+    /// Whether an index entry (row, hash) is `prefix`, whose hash is `h`: the row is read
+    /// only when the hashes agree.
+    fn holds(&self, prefix: P, h: u32) -> impl Fn(&(u32, u32)) -> bool + '_
+    where
+        P: PartialEq,
+    {
+        move |&(i, eh)| eh == h && self.get(i).is_some_and(|r| r.prefix == prefix)
+    }
+
     fn iter_mut(&mut self) -> impl Iterator<Item = &mut Row<P>> + '_ {
         let used = self.used as usize;
         self.chunks.iter_mut().flat_map(|c| c.iter_mut()).take(used)
@@ -262,7 +271,7 @@ pub(crate) struct PrefixTable<P> {
     rows: Rows<P>,
 }
 
-/// A prefix as hash input: its address and length as up to three words.
+/// A prefix as hash input: its address and length, hashed with a table's keys.
 pub(crate) trait PrefixKey: Copy + PartialEq {
     /// Hashes the prefix with the table's keys.
     fn hash_with(&self, k: &HashKeys) -> u32;
@@ -327,14 +336,13 @@ impl<P: Copy + Default> Default for PrefixTable<P> {
 
 /// A prefix found in (or missing from) a [`PrefixTable`], from one lookup.
 pub(crate) enum TableEntry<'a, P> {
-    Occupied(OccupiedRow<'a, P>),
+    Occupied(OccupiedRow<'a>),
     Vacant(VacantRow<'a, P>),
 }
 
 /// A prefix present in a [`PrefixTable`].
-pub(crate) struct OccupiedRow<'a, P> {
+pub(crate) struct OccupiedRow<'a> {
     entry: OccupiedEntry<'a, (u32, u32)>,
-    _p: core::marker::PhantomData<P>,
     slot: &'a mut Slot,
     row: u32,
     free: &'a mut Vec<u32>,
@@ -348,7 +356,7 @@ pub(crate) struct VacantRow<'a, P> {
     rows: &'a mut Rows<P>,
 }
 
-impl<P: Copy> OccupiedRow<'_, P> {
+impl OccupiedRow<'_> {
     pub(crate) fn get_mut(&mut self) -> &mut Slot {
         self.slot
     }
@@ -390,14 +398,7 @@ impl<P: PrefixKey + Ord + Default> PrefixTable<P> {
     pub(crate) fn entry(&mut self, prefix: P) -> TableEntry<'_, P> {
         let PrefixTable { index, rows, keys } = self;
         let h = prefix.hash_with(keys);
-        let entry = {
-            let rows_ref = &*rows;
-            index.entry(
-                spread(h),
-                |&(i, eh)| eh == h && rows_ref.get(i).is_some_and(|r| r.prefix == prefix),
-                |&(_, eh)| spread(eh),
-            )
-        };
+        let entry = index.entry(spread(h), rows.holds(prefix, h), |&(_, eh)| spread(eh));
         match entry {
             Entry::Occupied(mut entry) => {
                 let was = entry.get().0;
@@ -407,7 +408,6 @@ impl<P: PrefixKey + Ord + Default> PrefixTable<P> {
                 }
                 TableEntry::Occupied(OccupiedRow {
                     entry,
-                    _p: core::marker::PhantomData,
                     slot,
                     row,
                     free,
@@ -424,19 +424,17 @@ impl<P: PrefixKey + Ord + Default> PrefixTable<P> {
 
     pub(crate) fn get(&self, prefix: &P) -> Option<&Slot> {
         let h = prefix.hash_with(&self.keys);
-        let &(i, _) = self.index.find(spread(h), |&(i, eh)| {
-            eh == h && self.rows.get(i).is_some_and(|r| r.prefix == *prefix)
-        })?;
+        let &(i, _) = self.index.find(spread(h), self.rows.holds(*prefix, h))?;
         self.rows.get(i).map(|r| &r.slot)
     }
 
     /// Removes a prefix.
     pub(crate) fn remove(&mut self, prefix: &P) {
         let h = prefix.hash_with(&self.keys);
-        let rows = &self.rows;
-        if let Ok(e) = self.index.find_entry(spread(h), |&(i, eh)| {
-            eh == h && rows.get(i).is_some_and(|r| r.prefix == *prefix)
-        }) {
+        if let Ok(e) = self
+            .index
+            .find_entry(spread(h), self.rows.holds(*prefix, h))
+        {
             let ((i, _), _) = e.remove();
             self.rows.release(i);
         }
