@@ -230,12 +230,25 @@ pub(crate) fn encode_one(
     if add_path {
         out.put_u32(nlri.path_id.unwrap_or(0));
     }
+    // The length octet and the whole address go in at once (a copy of fixed size, where
+    // one of the prefix's own size is a library call per prefix), then the octets past
+    // the prefix are cut off again.
     let len = nlri.prefix.prefix_len();
-    out.put_u8(len);
     let n = usize::from(len).div_ceil(8);
     match nlri.prefix {
-        IpNet::V4(p) => out.put_slice(p.network().octets().get(..n).unwrap_or(&[])),
-        IpNet::V6(p) => out.put_slice(p.network().octets().get(..n).unwrap_or(&[])),
+        IpNet::V4(p) => {
+            let [a, b, c, d] = p.network().octets();
+            out.extend_from_slice(&[len, a, b, c, d]);
+            out.truncate(out.len() - (4 - n.min(4)));
+        }
+        IpNet::V6(p) => {
+            let mut field = [len; 17];
+            if let Some(rest) = field.get_mut(1..) {
+                rest.copy_from_slice(&p.network().octets());
+            }
+            out.extend_from_slice(&field);
+            out.truncate(out.len() - (16 - n.min(16)));
+        }
     }
     Ok(())
 }
