@@ -117,14 +117,19 @@ fn cpu_time_report(updates: &[UpdateRef], runs: usize) {
         rib.peer_up(out, Ipv4Addr::new(10, 9, 9, 9), table_gen::session())
             .unwrap();
         let group = rib.update_group(out).unwrap();
+        let held = live();
         let t2 = cpu_ns().unwrap_or(0);
         let first = rib.export_full(group, Family::IPV4_UNICAST).unwrap();
         let t3 = cpu_ns().unwrap_or(0);
         bytes = first.messages.len();
+        drop(first);
+        // What the group keeps for its next passes (decisions and encoded attributes).
+        let cache = live().saturating_sub(held);
+        let t3r = cpu_ns().unwrap_or(0);
         let again = rib.export_full(group, Family::IPV4_UNICAST).unwrap();
         let t4 = cpu_ns().unwrap_or(0);
         black_box(again);
-        best_export = best_export.min((t4 - t3) as f64 / 1e9);
+        best_export = best_export.min((t4 - t3r) as f64 / 1e9);
         // The injecting session goes down: every path goes, every prefix is withdrawn.
         let t5 = cpu_ns().unwrap_or(0);
         let gone = rib.peer_down(peers[0]).unwrap();
@@ -132,12 +137,14 @@ fn cpu_time_report(updates: &[UpdateRef], runs: usize) {
         assert_eq!(gone.len(), PREFIXES);
         eprintln!(
             "cpu time: insert {:.0} ms ({:.2} M prefixes/s); first export {:.0} ms; \
-             repeat export {:.0} ms ({:.0} MB/s); peer down {:.0} ms",
+             repeat export {:.0} ms ({:.0} MB/s); group export cache {:.1} MB; \
+             peer down {:.0} ms",
             (t1 - t0) as f64 / 1e6,
             PREFIXES as f64 / ((t1 - t0) as f64 / 1e9) / 1e6,
             (t3 - t2) as f64 / 1e6,
-            (t4 - t3) as f64 / 1e6,
-            bytes as f64 / ((t4 - t3) as f64 / 1e9) / 1e6,
+            (t4 - t3r) as f64 / 1e6,
+            bytes as f64 / ((t4 - t3r) as f64 / 1e9) / 1e6,
+            cache as f64 / 1e6,
             (t6 - t5) as f64 / 1e6,
         );
     }

@@ -773,7 +773,15 @@ pub(crate) struct AttrStore {
     live: usize,
     key: Vec<u8>,
     generation: u32,
+    /// Indices freed, oldest first, so that export caches keyed by index can forget
+    /// exactly those ([`AttrStore::freed_since`]); at most [`FREED_LOG_MAX`].
+    freed_log: Vec<u32>,
+    /// Frees that have dropped out of `freed_log`.
+    freed_base: u64,
 }
+
+/// Frees remembered for the export caches: a cache further behind starts over.
+const FREED_LOG_MAX: usize = 1 << 15;
 
 fn slot_at(chunks: &[Vec<Option<Slot>>], i: u32) -> Option<&Slot> {
     chunks
@@ -792,6 +800,8 @@ impl AttrStore {
             live: 0,
             key: Vec::with_capacity(128),
             generation: 0,
+            freed_log: Vec::new(),
+            freed_base: 0,
         }
     }
 
@@ -894,13 +904,33 @@ impl AttrStore {
             *s = None;
         }
         self.free.push(id.0);
+        if self.freed_log.len() >= FREED_LOG_MAX {
+            let half = FREED_LOG_MAX / 2;
+            self.freed_log.drain(..half);
+            self.freed_base += half as u64;
+        }
+        self.freed_log.push(id.0);
         self.live -= 1;
         if self.live == 0 {
             // Give the arena back once the table is empty.
             self.chunks = Vec::new();
             self.free = Vec::new();
             self.table = HashTable::new();
+            self.freed_base += self.freed_log.len() as u64;
+            self.freed_log = Vec::new();
         }
+    }
+
+    /// How many sets have been freed so far: a mark for [`AttrStore::freed_since`].
+    pub(crate) fn free_mark(&self) -> u64 {
+        self.freed_base + self.freed_log.len() as u64
+    }
+
+    /// The indices freed since `mark` (any of them may hold a new set now); `None` when
+    /// they are no longer all known, and whatever was recorded by index must go.
+    pub(crate) fn freed_since(&self, mark: u64) -> Option<&[u32]> {
+        let from = usize::try_from(mark.checked_sub(self.freed_base)?).ok()?;
+        self.freed_log.get(from..)
     }
 
     pub(crate) fn get(&self, id: AttrId) -> Option<&PathAttrs> {

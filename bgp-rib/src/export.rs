@@ -151,18 +151,92 @@ pub(crate) struct Group {
     builder_list: Vec<UpdateBuilder>,
     /// Per builder: the set it encodes and the next hop it carries.
     builder_meta: Vec<(BuilderKey, NextHopAddr)>,
-    /// Buffers and memo of the export passes, kept for the next one.
+    /// Buffers of the export passes, kept for the next one.
     entries: Vec<(u32, u32)>,
     sorted: Vec<(u32, u32)>,
-    memo: HashMap<u32, (u16, u32), IdHash>,
+    /// The group's decision per attribute set, IPv4 and IPv6 ([`SetMemo`]).
+    memo: [SetMemo; 2],
 }
 
-/// Builders kept between passes, at most: a full-table pass makes one per attribute set
-/// (~150,000, some 30 MB per group), and the next passes mostly carry new sets anyway.
+/// Builders a group whose cache is not [kept whole](keeps_cache) holds between passes,
+/// at most.
 const BUILDER_CACHE_MAX: usize = 8192;
 
-/// (set, its generation, peer it came from, IPv6 NLRI).
-type BuilderKey = (AttrId, u32, PeerId, bool);
+/// Whether a group keeps its decisions and builders for every set between passes, so
+/// that its next full pass encodes no attributes and decides nothing again. A group
+/// capped below a pass's worth of prefixes (cloud gateways take 100 or 1,000) would keep
+/// a full table's worth of builders for the few prefixes it is sent; it keeps at most
+/// [`BUILDER_CACHE_MAX`].
+fn keeps_cache(key: &ExportKey) -> bool {
+    key.max_export.is_none_or(|m| m as usize >= MEMO_ARRAY_PASS)
+}
+
+/// (set, its generation, [stamp](crate::peer::Peer::stamp) of the peer it came from,
+/// IPv6 NLRI).
+type BuilderKey = (AttrId, u32, u32, bool);
+
+/// A group's export decision per attribute set, kept across passes when the group's
+/// export policy cannot depend on the prefix (one decision then holds for every prefix
+/// of the set): (stamp of the peer the decision was made for, builder index or
+/// [`NOT_EXPORTED`]). A map while the group has decided few sets; an array indexed by set
+/// once a pass is large (a full table: one array read per prefix instead of a probe into
+/// a map of 150,000 sets). Brought up to date at the start of each pass by forgetting the
+/// sets freed since ([`crate::attrs::AttrStore::freed_since`]).
+#[derive(Default)]
+pub(crate) struct SetMemo {
+    map: HashMap<u32, (u32, u32), IdHash>,
+    array: Vec<(u32, u32)>,
+    /// The attribute store's free mark when it was last brought up to date.
+    mark: u64,
+}
+
+impl SetMemo {
+    fn get(&self, set: u32) -> Option<(u32, u32)> {
+        if self.array.is_empty() {
+            self.map.get(&set).copied()
+        } else {
+            self.array.get(set as usize).copied()
+        }
+    }
+
+    fn set(&mut self, set: u32, entry: (u32, u32)) {
+        if self.array.is_empty() {
+            self.map.insert(set, entry);
+        } else if let Some(e) = self.array.get_mut(set as usize) {
+            *e = entry;
+        }
+    }
+
+    fn clear(&mut self) {
+        self.map = HashMap::default();
+        self.array = Vec::new();
+    }
+
+    /// Forgets the sets freed since the last pass; sizes the array for `bound` sets, or
+    /// makes one if `large`.
+    fn catch_up(&mut self, attrs: &crate::attrs::AttrStore, bound: usize, large: bool) {
+        match attrs.freed_since(self.mark) {
+            Some(freed) => {
+                for &i in freed {
+                    if let Some(e) = self.array.get_mut(i as usize) {
+                        *e = (0, 0);
+                    }
+                    self.map.remove(&i);
+                }
+            }
+            None => self.clear(),
+        }
+        self.mark = attrs.free_mark();
+        if !self.array.is_empty() || large {
+            self.array.resize(bound, (0, 0));
+            for (i, e) in self.map.drain() {
+                if let Some(slot) = self.array.get_mut(i as usize) {
+                    *slot = e;
+                }
+            }
+        }
+    }
+}
 
 /// A hasher for keys made of our own small indices (not peer-chosen): multiply-rotate.
 #[derive(Clone, Copy, Default)]
@@ -212,9 +286,8 @@ struct SharedBuilders {
     map: HashMap<(u32, BuilderKey), (UpdateBuilder, NextHopAddr), IdHash>,
 }
 
-/// Decision memo entries and entry buffer capacity a group keeps between passes, at
-/// most (a full-table pass grows them to ~150,000 and 1,000,000).
-const KEEP_MEMO: usize = 1 << 14;
+/// Entry buffer capacity a group keeps between passes, at most (a full-table pass grows
+/// it to 1,000,000).
 const KEEP_ENTRIES: usize = 1 << 16;
 
 /// One export pass over some prefixes of one family.
@@ -252,20 +325,12 @@ struct Exporter {
     verdict: Verdict,
     suppressed: usize,
     error: Option<RibError>,
-    /// Per attribute set index, for this pass: (peer + 1, decision) where the decision is
-    /// a builder index or [`NOT_EXPORTED`]. Only used when the export policy cannot depend
-    /// on the prefix, so one decision holds for every prefix of the set: one lookup per
-    /// prefix instead of the rules, the loop check and the builder cache.
-    memo: HashMap<u32, (u16, u32), IdHash>,
-    /// The same memo as an array indexed by set, for passes of at least
-    /// [`MEMO_ARRAY_PASS`] prefixes (a full table: one array read per prefix instead of a
-    /// probe into a map of 150,000 sets).
-    memo_array: Vec<(u16, u32)>,
+    /// The group's decisions per set for this family (used only when `memo_ok`): one
+    /// lookup per prefix instead of the rules, the loop check and the builder cache.
+    /// A set's builder is found through it alone; `builders` holds those of sets that
+    /// were decided for a second peer and of groups without the memo.
+    memo: SetMemo,
     memo_ok: bool,
-    /// This pass's builders are not kept (a full pass over more sets than
-    /// [`BUILDER_CACHE_MAX`]): a set's first builder is found through the array memo
-    /// alone, and only the same set from a second peer goes through `builders`.
-    one_off: bool,
     /// Buffer for [`Rib::encode_export`].
     scratch: Vec<u8>,
 }
@@ -322,15 +387,15 @@ impl Exporter {
     }
 
     /// The builder for a decision, made (and cached when no export rule modified the
-    /// set) on first use. `None`: no usable next hop for this session. `first`: the
-    /// array memo has no decision for this set yet.
+    /// set) on first use. `None`: no usable next hop for this session. `stamp`: that of
+    /// peer `from`.
     fn builder(
         &mut self,
         rib: &Rib,
         shared: &mut SharedBuilders,
         id: AttrId,
         from: PeerId,
-        first: bool,
+        stamp: u32,
     ) -> Option<u32> {
         let params = self.key.session;
         let family = self.family;
@@ -358,12 +423,10 @@ impl Exporter {
         let k = (
             id,
             rib.attrs.generation(id),
-            from,
+            stamp,
             family == Family::IPV6_UNICAST,
         );
-        // A one-off pass's first builder of a set is memoised by set, not by key.
-        let keyed = !(self.one_off && first);
-        if keyed && let Some(&b) = self.builders.get(&k) {
+        if let Some(&b) = self.builders.get(&k) {
             return b;
         }
         // Another group of the same shape may have encoded this set in this pass.
@@ -404,7 +467,8 @@ impl Exporter {
             self.builder_meta.push((k, nh));
             Some((self.builder_list.len() - 1) as u32)
         });
-        if keyed {
+        // With the memo on, the set's decision holds the builder.
+        if !self.memo_ok {
             self.builders.insert(k, idx);
         }
         idx
@@ -468,33 +532,27 @@ impl Exporter {
         best: Path,
     ) -> Option<u32> {
         let from = rib.sources.peer(best.source());
-        let tag = from.0.wrapping_add(1);
+        let stamp = rib.stamp_of(from);
         let i = best.attrs.index() as u32;
-        let known = if !self.memo_ok {
-            None
-        } else if self.memo_array.is_empty() {
-            self.memo.get(&i).copied()
-        } else {
-            self.memo_array.get(i as usize).copied()
-        };
+        let known = if self.memo_ok { self.memo.get(i) } else { None };
         if let Some((t, d)) = known
-            && t == tag
+            && t == stamp
+            && stamp != 0
         {
             return (d != NOT_EXPORTED).then_some(d);
         }
-        // The array memo keeps the first peer's decision for a set (tag 0: none yet);
-        // the same set from another peer is decided again and found in `builders`.
-        let first =
-            self.memo_ok && !self.memo_array.is_empty() && known.is_some_and(|(t, _)| t == 0);
         let decision = rib.decide(&self.key, prefix, best, &mut self.verdict);
-        let b = decision.and_then(|(id, from)| self.builder(rib, shared, id, from, first));
-        if self.memo_ok && self.verdict.applied.is_empty() && self.error.is_none() {
-            let entry = (tag, b.unwrap_or(NOT_EXPORTED));
-            if self.memo_array.is_empty() {
-                self.memo.insert(i, entry);
-            } else if first && let Some(m) = self.memo_array.get_mut(i as usize) {
-                *m = entry;
+        let b = decision.and_then(|(id, from)| self.builder(rib, shared, id, from, stamp));
+        if self.memo_ok && stamp != 0 && self.verdict.applied.is_empty() && self.error.is_none() {
+            // The memo holds one peer's decision per set: one made for another peer (or
+            // an earlier session of this one) keeps its builder in the keyed map.
+            if let Some((t, d)) = known
+                && t != 0
+                && let Some(&(k, _)) = self.builder_meta.get(d as usize)
+            {
+                self.builders.insert(k, Some(d));
             }
+            self.memo.set(i, (stamp, b.unwrap_or(NOT_EXPORTED)));
         }
         b
     }
@@ -668,7 +726,13 @@ impl Exporter {
                 }
             };
             let slots = self.builder_list.len() + self.uncached.len() + 1;
-            let sorted: Vec<(u32, u32)> = if self.entries.len().saturating_mul(8) < slots {
+            let sorted: Vec<(u32, u32)> = if self.entries.len() >= GROUPED_CHECK
+                && runs_are_grouped(&self.entries, slots, slot_of)
+            {
+                // A table loaded set by set and walked in row order: every builder's
+                // prefixes are one run already.
+                core::mem::take(&mut self.entries)
+            } else if self.entries.len().saturating_mul(8) < slots {
                 let mut v = core::mem::take(&mut self.entries);
                 v.sort_by_key(|e| slot_of(e.0));
                 v
@@ -718,7 +782,11 @@ impl Exporter {
                         } else {
                             tables.v4.prefix_at(row)?.into()
                         };
-                        Some(Nlri::new(prefix))
+                        // The table holds prefixes with host bits clear already.
+                        Some(Nlri {
+                            path_id: None,
+                            prefix,
+                        })
                     });
                     batch.message_count += builder.encode(nlri, &mut out)?;
                 }
@@ -737,10 +805,17 @@ impl Exporter {
         }
         g.own_v4 = self.own_v4;
         g.own_v6 = self.own_v6;
-        if self.one_off || self.builder_list.len() > BUILDER_CACHE_MAX {
+        let large = self.builder_list.len() > BUILDER_CACHE_MAX || !self.memo.array.is_empty();
+        if large && !keeps_cache(&g.key) {
             self.builders = HashMap::default();
             self.builder_list = Vec::new();
             self.builder_meta = Vec::new();
+            // Both families' decisions name builders of the one list.
+            self.memo.clear();
+            g.memo = Default::default();
+        }
+        if let Some(m) = g.memo.get_mut(v6) {
+            *m = self.memo;
         }
         g.builders = self.builders;
         g.builder_list = self.builder_list;
@@ -762,13 +837,29 @@ impl Exporter {
         let [mut a, mut b, _] = bufs;
         g.entries = keep(&mut a);
         g.sorted = keep(&mut b);
-        self.memo.clear();
-        if self.memo.capacity() > KEEP_MEMO {
-            self.memo = HashMap::default();
-        }
-        g.memo = self.memo;
         result.map(|()| batch)
     }
+}
+
+/// Smallest pass whose entries are checked for being grouped by builder already.
+const GROUPED_CHECK: usize = 1024;
+
+/// Whether the entries of each builder (slot) form one run in `entries`.
+fn runs_are_grouped(entries: &[(u32, u32)], slots: usize, slot_of: impl Fn(u32) -> usize) -> bool {
+    let mut seen = vec![0u64; slots.div_ceil(64)];
+    let mut last = None;
+    for &(b, _) in entries {
+        if last == Some(b) {
+            continue;
+        }
+        last = Some(b);
+        let s = slot_of(b);
+        match seen.get_mut(s / 64) {
+            Some(w) if *w & (1 << (s % 64)) == 0 => *w |= 1 << (s % 64),
+            _ => return false,
+        }
+    }
+    true
 }
 
 /// Encoded UPDATEs for an update group, and what they contain.
@@ -839,7 +930,7 @@ impl Rib {
                     builder_meta: Vec::new(),
                     entries: Vec::new(),
                     sorted: Vec::new(),
-                    memo: HashMap::default(),
+                    memo: Default::default(),
                 };
                 match self.groups.get_mut(i) {
                     Some(slot) => *slot = Some(g),
@@ -887,7 +978,12 @@ impl Rib {
         if !self.group_mut(group)?.key.families.contains(family) {
             return Ok(ExportBatch::default());
         }
-        let mut ex = self.exporter(group, family)?;
+        let rows = if family == Family::IPV6_UNICAST {
+            self.tables.v6.len()
+        } else {
+            self.tables.v4.len()
+        };
+        let mut ex = self.exporter(group, family, rows)?;
         ex.fresh = true;
         ex.count = ex.other;
         // The walk needs the rest of the RIB for the decisions while it updates the
@@ -944,12 +1040,9 @@ impl Rib {
                 if !wanted || results.get(i).is_some_and(Result::is_err) {
                     continue;
                 }
-                match self.exporter(group, family) {
+                match self.exporter(group, family, changes.len()) {
                     Ok(mut ex) => {
                         ex.entries.reserve(changes.len());
-                        if changes.len() >= MEMO_ARRAY_PASS {
-                            ex.memo_array = vec![(0, 0); self.attrs.index_bound()];
-                        }
                         exporters.push((i, ex));
                     }
                     Err(e) => {
@@ -1044,16 +1137,23 @@ impl Rib {
             .collect()
     }
 
-    /// Takes the group's state out for one export pass.
-    fn exporter(&mut self, group: GroupId, family: Family) -> Result<Exporter, RibError> {
+    /// Takes the group's state out for one export pass of about `pass_len` prefixes.
+    fn exporter(
+        &mut self,
+        group: GroupId,
+        family: Family,
+        pass_len: usize,
+    ) -> Result<Exporter, RibError> {
         let live = self.attrs.len();
         let g = self.group_mut(group)?;
-        if g.builders.len() > 2 * live + 1024 {
-            // Entries of freed sets pile up; start over.
+        if g.builder_list.len() > 2 * live + 1024 {
+            // Builders of freed sets pile up; start over.
             g.builders.clear();
             g.builder_list.clear();
             g.builder_meta.clear();
+            g.memo = Default::default();
         }
+        let v6 = usize::from(family == Family::IPV6_UNICAST);
         let count = g.counts[0] + g.counts[1];
         let other = if family == Family::IPV6_UNICAST {
             g.counts[0]
@@ -1065,7 +1165,7 @@ impl Rib {
                 .iter()
                 .any(crate::policy::Condition::reads_prefix)
         });
-        Ok(Exporter {
+        let mut ex = Ok(Exporter {
             key: g.key.clone(),
             family,
             fresh: false,
@@ -1087,12 +1187,20 @@ impl Rib {
             verdict: Verdict::default(),
             suppressed: 0,
             error: None,
-            memo: core::mem::take(&mut g.memo),
-            memo_array: Vec::new(),
+            memo: g.memo.get_mut(v6).map(core::mem::take).unwrap_or_default(),
             memo_ok: !policy_reads_prefix,
-            one_off: false,
             scratch: Vec::new(),
-        })
+        });
+        if let Ok(ex) = &mut ex {
+            if ex.memo_ok {
+                let large = pass_len >= MEMO_ARRAY_PASS;
+                ex.memo
+                    .catch_up(&self.attrs, self.attrs.index_bound(), large);
+            } else {
+                ex.memo.clear();
+            }
+        }
+        ex
     }
 
     fn group_mut(&mut self, group: GroupId) -> Result<&mut Group, RibError> {
@@ -1549,17 +1657,10 @@ fn full_walk<P: Pfx>(rib: &Rib, tables: &mut Tables, ex: &mut Exporter) {
     let mut shared = SharedBuilders::default();
     ex.entries.reserve(map.len());
     if map.len() >= MEMO_ARRAY_PASS {
-        ex.memo_array = vec![(0, 0); rib.attrs.index_bound()];
-        // About one builder per live set: grown once rather than by doubling. Beyond what
-        // the group keeps, the builders are the pass's own and need no map (a probe per
-        // set into a map of 150,000 misses the cache).
-        ex.one_off = rib.attrs.len() > BUILDER_CACHE_MAX;
-        if !ex.one_off {
-            ex.builders
-                .reserve(rib.attrs.len().saturating_sub(ex.builders.len()));
-        }
-        ex.builder_list.reserve(rib.attrs.len());
-        ex.builder_meta.reserve(rib.attrs.len());
+        // About one builder per live set: grown once rather than by doubling.
+        let more = rib.attrs.len().saturating_sub(ex.builder_list.len());
+        ex.builder_list.reserve(more);
+        ex.builder_meta.reserve(more);
     }
     for (row, prefix, slot) in map.rows_mut() {
         let best = tbl::best(lists.get(slot));

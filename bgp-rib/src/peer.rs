@@ -127,6 +127,11 @@ pub(crate) struct Peer {
     pub kind: PeerKind,
     /// BGP identifier from the peer's OPEN.
     pub router_id: Ipv4Addr,
+    /// Names this peer as of its last [`Rib::add_peer`](crate::Rib::add_peer) or
+    /// [`Rib::peer_up`](crate::Rib::peer_up), unique in the RIB (never 0): what export
+    /// caches record a path's source by, since the index can be reused and the router-id
+    /// can change.
+    pub stamp: u32,
     pub session: Option<SessionParams>,
     /// Paths currently held from the peer.
     pub paths: u32,
@@ -157,6 +162,7 @@ impl Peer {
             config,
             kind,
             router_id: Ipv4Addr::UNSPECIFIED,
+            stamp: 1,
             session: None,
             paths: 0,
             max_prefix_hit: false,

@@ -387,6 +387,8 @@ pub struct Rib {
     scratch: Scratch,
     pub(crate) local: crate::local::LocalRoutes,
     pub(crate) groups: Vec<Option<crate::export::Group>>,
+    /// The last [`Peer::stamp`] handed out.
+    stamps: u32,
 }
 
 impl fmt::Debug for Rib {
@@ -420,7 +422,23 @@ impl Rib {
             scratch: Scratch::default(),
             local: crate::local::LocalRoutes::default(),
             groups: Vec::new(),
+            stamps: 1,
         }
+    }
+
+    /// A new [`Peer::stamp`].
+    fn next_stamp(&mut self) -> u32 {
+        // Wraps only after four billion sessions; 0 stays unused (export caches: "none").
+        self.stamps = self.stamps.checked_add(1).unwrap_or(2);
+        self.stamps
+    }
+
+    /// The stamp of the peer a path came from (0: no such peer).
+    pub(crate) fn stamp_of(&self, peer: PeerId) -> u32 {
+        self.peers
+            .get(peer.index())
+            .and_then(Option::as_ref)
+            .map_or(0, |p| p.stamp)
     }
 
     /// The configuration.
@@ -445,7 +463,8 @@ impl Rib {
 
     /// Adds a peer.
     pub fn add_peer(&mut self, config: PeerConfig) -> Result<PeerId, RibError> {
-        let peer = Peer::new(config, self.cfg.local_as);
+        let mut peer = Peer::new(config, self.cfg.local_as);
+        peer.stamp = self.next_stamp();
         let free = self
             .peers
             .iter()
@@ -536,8 +555,10 @@ impl Rib {
         router_id: Ipv4Addr,
         session: SessionParams,
     ) -> Result<(), RibError> {
+        let stamp = self.next_stamp();
         let p = self.peer_mut(peer)?;
         p.router_id = router_id;
+        p.stamp = stamp;
         p.session = Some(session);
         p.max_prefix_hit = false;
         self.join_group(peer);

@@ -439,9 +439,7 @@ fn a_full_pass_over_many_sets_packs_each_set_and_peer_once() {
     let mut rib = Rib::new(RibConfig::new(LOCAL_AS, v4("192.0.2.1")));
     let a = peer(&mut rib, 1, 65010);
     let b = peer(&mut rib, 2, 65020);
-    let mut c = PeerConfig::new(IpAddr::V4(v4("169.254.1.1")), 65099);
-    c.local_v4 = Some(v4("169.254.1.2"));
-    let sink = peer_with(&mut rib, 9, c);
+    let sink = ebgp_sink(&mut rib);
     // Set i from a and from b (same attributes and next hop, so one interned set), two
     // prefixes each, arriving a, b, a, b.
     for i in 0..SETS {
@@ -467,4 +465,139 @@ fn a_full_pass_over_many_sets_packs_each_set_and_peer_once() {
     // And again, now that the group has a record: the same UPDATEs.
     let (again, _) = full(&mut rib, sink);
     assert_eq!(again.messages, batch.messages);
+}
+
+/// An eBGP peer of AS 65099 that takes everything, next hop 169.254.1.2.
+fn ebgp_sink(rib: &mut Rib) -> PeerId {
+    let mut c = PeerConfig::new(IpAddr::V4(v4("169.254.1.1")), 65099);
+    c.local_v4 = Some(v4("169.254.1.2"));
+    peer_with(rib, 9, c)
+}
+
+/// AS_PATH of the UPDATE that carries `prefix`.
+fn path_of(ups: &[UpdateRef], prefix: &str) -> Vec<u32> {
+    let want = p(prefix);
+    let u = ups
+        .iter()
+        .find(|u| u.nlri().any(|n| n.prefix == want))
+        .unwrap_or_else(|| panic!("{prefix} not sent"));
+    u.as_path().unwrap().asns().collect()
+}
+
+#[test]
+fn a_peer_back_with_another_router_id_is_reflected_with_the_new_one() {
+    let mut n = net();
+    // One attribute set held by two iBGP peers (same attributes, same next hop): it
+    // outlives client1's session.
+    let attrs = A::path(&[65010]).build();
+    n.rib
+        .announce(n.client1, nh(1), &attrs, [nlri("10.1.0.0/16")])
+        .unwrap();
+    n.rib
+        .announce(n.nonclient, nh(1), &attrs, [nlri("10.2.0.0/16")])
+        .unwrap();
+    let (_, u) = full(&mut n.rib, n.client2);
+    let originator = |ups: &[UpdateRef], prefix: &str| {
+        ups.iter()
+            .find(|u| u.nlri().any(|x| x.prefix == p(prefix)))
+            .and_then(UpdateRef::originator_id)
+    };
+    assert_eq!(originator(&u, "10.1.0.0/16"), Some(v4("1.1.1.1")));
+    assert_eq!(originator(&u, "10.2.0.0/16"), Some(v4("1.1.1.3")));
+    // client1 comes back as another router (new BGP identifier) with the same route.
+    n.rib.peer_down(n.client1).unwrap();
+    n.rib
+        .peer_up(n.client1, v4("9.9.9.9"), session(false))
+        .unwrap();
+    n.rib
+        .announce(n.client1, nh(1), &attrs, [nlri("10.1.0.0/16")])
+        .unwrap();
+    let (b, u) = full(&mut n.rib, n.client2);
+    assert_eq!(b.announced, 2);
+    assert_eq!(
+        originator(&u, "10.1.0.0/16"),
+        Some(v4("9.9.9.9")),
+        "RFC 4456 §8: ORIGINATOR_ID is the identifier of the peer the route came from now"
+    );
+    assert_eq!(originator(&u, "10.2.0.0/16"), Some(v4("1.1.1.3")));
+}
+
+#[test]
+fn a_freed_set_whose_index_is_reused_is_exported_with_the_new_attributes() {
+    let mut rib = Rib::new(RibConfig::new(LOCAL_AS, v4("192.0.2.1")));
+    let a = peer(&mut rib, 1, 65010);
+    let sink = ebgp_sink(&mut rib);
+    rib.announce(
+        a,
+        nh(1),
+        &A::path(&[65010, 1]).build(),
+        [nlri("10.1.0.0/16")],
+    )
+    .unwrap();
+    rib.announce(
+        a,
+        nh(1),
+        &A::path(&[65010, 2]).build(),
+        [nlri("10.2.0.0/16")],
+    )
+    .unwrap();
+    let (_, u) = full(&mut rib, sink);
+    assert_eq!(path_of(&u, "10.1.0.0/16"), [LOCAL_AS, 65010, 1]);
+    // The first set goes; a new one takes its index.
+    rib.withdraw(a, [nlri("10.1.0.0/16")]).unwrap();
+    rib.announce(
+        a,
+        nh(1),
+        &A::path(&[65010, 3]).build(),
+        [nlri("10.3.0.0/16")],
+    )
+    .unwrap();
+    let (b, u) = full(&mut rib, sink);
+    assert_eq!(b.announced, 2);
+    assert_eq!(path_of(&u, "10.2.0.0/16"), [LOCAL_AS, 65010, 2]);
+    assert_eq!(path_of(&u, "10.3.0.0/16"), [LOCAL_AS, 65010, 3]);
+}
+
+#[test]
+fn more_sets_freed_between_passes_than_the_caches_can_follow_are_exported_right() {
+    // Enough sets that a full pass keeps its decisions by set index, and more freed
+    // between two passes than the attribute store remembers for the caches.
+    const SETS: u32 = 40_000;
+    let mut rib = Rib::new(RibConfig::new(LOCAL_AS, v4("192.0.2.1")));
+    let a = peer(&mut rib, 1, 65010);
+    let b = peer(&mut rib, 2, 65020);
+    let sink = ebgp_sink(&mut rib);
+    let net = |i: u32| nlri(&format!("10.{}.{}.0/24", i >> 8, i & 0xff));
+    // b's one set keeps the store from emptying (which starts it over).
+    rib.announce(
+        b,
+        nh(2),
+        &A::path(&[65020]).build(),
+        [nlri("192.168.0.0/16")],
+    )
+    .unwrap();
+    for i in 0..SETS {
+        rib.announce(a, nh(1), &A::path(&[65010, i]).build(), [net(i)])
+            .unwrap();
+    }
+    let (first, u) = full(&mut rib, sink);
+    assert_eq!(first.announced, SETS as usize + 1);
+    assert_eq!(path_of(&u, "10.0.7.0/24"), [LOCAL_AS, 65010, 7]);
+    for i in 0..SETS {
+        rib.withdraw(a, [net(i)]).unwrap();
+        rib.announce(
+            a,
+            nh(1),
+            &A::path(&[65010, 1_000_000 + i]).build(),
+            [net(i)],
+        )
+        .unwrap();
+    }
+    let (again, u) = full(&mut rib, sink);
+    assert_eq!(again.announced, SETS as usize + 1);
+    for i in [0, 7, SETS / 2, SETS - 1] {
+        let prefix = format!("10.{}.{}.0/24", i >> 8, i & 0xff);
+        assert_eq!(path_of(&u, &prefix), [LOCAL_AS, 65010, 1_000_000 + i]);
+    }
+    assert_eq!(path_of(&u, "192.168.0.0/16"), [LOCAL_AS, 65020]);
 }
