@@ -342,9 +342,10 @@ impl UpdateBuilder {
         let start = header::start_header(out, MessageType::UPDATE);
         match &self.mode {
             Mode::Classic => {
-                out.put_u16(0);
-                out.put_u16(self.attrs.len() as u16);
-                out.put_slice(&self.attrs);
+                // Withdrawn routes length 0, then the attributes' length and the attributes.
+                let [hi, lo] = (self.attrs.len() as u16).to_be_bytes();
+                out.extend_from_slice(&[0, 0, hi, lo]);
+                out.extend_from_slice(&self.attrs);
                 Open { start, patch: None }
             }
             Mode::ClassicWithdraw => {

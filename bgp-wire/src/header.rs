@@ -14,7 +14,7 @@
 //! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
 //! ```
 
-use bytes::{BufMut, BytesMut};
+use bytes::BytesMut;
 
 use crate::error::Error;
 use crate::types::MessageType;
@@ -86,9 +86,12 @@ pub fn frame_len(buf: &[u8], max_len: usize) -> Result<Option<usize>, Error> {
 /// [`finish_header`].
 pub(crate) fn start_header(out: &mut BytesMut, message_type: MessageType) -> usize {
     let start = out.len();
-    out.put_slice(&MARKER);
-    out.put_u16(0);
-    out.put_u8(message_type.0);
+    // One fixed-size copy: marker, length (patched by `finish_header`), type.
+    let mut head = [0xff; HEADER_LEN];
+    if let Some(rest) = head.get_mut(16..) {
+        rest.copy_from_slice(&[0, 0, message_type.0]);
+    }
+    out.extend_from_slice(&head);
     start
 }
 
