@@ -152,10 +152,13 @@ pub(crate) struct Group {
     /// Per builder: the set it encodes and the next hop it carries.
     builder_meta: Vec<(BuilderKey, NextHopAddr)>,
     /// Buffers of the export passes, kept for the next one.
-    entries: Vec<(u32, u32)>,
-    sorted: Vec<(u32, u32)>,
+    entries: Vec<Entry>,
+    sorted: Vec<Entry>,
     /// The group's decision per attribute set, IPv4 and IPv6 ([`SetMemo`]).
     memo: [SetMemo; 2],
+    /// Per family: the octets of the last full pass if its prefixes came in one run per
+    /// builder, which lets the next full pass encode as it walks ([`Stream`]).
+    full_runs: [Option<usize>; 2],
 }
 
 /// Builders a group whose cache is not [kept whole](keeps_cache) holds between passes,
@@ -313,14 +316,12 @@ struct Exporter {
     builder_meta: Vec<(BuilderKey, NextHopAddr)>,
     /// Builders of policy-modified sets, used in this pass only (index `u32::MAX - i`).
     uncached: Vec<UpdateBuilder>,
-    /// (builder index, row of the prefix in its family's table) to announce: 8 octets
-    /// each, where the prefix itself would take 28 (a full table's pass writes and sorts
-    /// a million of them).
-    entries: Vec<(u32, u32)>,
+    /// The prefixes to announce ([`Entry`]).
+    entries: Vec<Entry>,
     /// Octets the NLRI of `entries` take on the wire.
     nlri_octets: usize,
     /// Buffer for `entries` grouped by builder.
-    sorted: Vec<(u32, u32)>,
+    sorted: Vec<Entry>,
     withdrawn: Vec<Nlri>,
     verdict: Verdict,
     suppressed: usize,
@@ -333,7 +334,62 @@ struct Exporter {
     memo_ok: bool,
     /// Buffer for [`Rib::encode_export`].
     scratch: Vec<u8>,
+    /// A full pass that encodes as it walks.
+    stream: Option<Stream>,
 }
+
+/// A full pass's UPDATEs encoded during the walk, one builder's run at a time, when the
+/// group's last full pass found the table's prefixes in one run per builder (a table
+/// loaded set by set keeps them so until churn reuses rows). The walk then does not
+/// write a million entries for the encoder to read back. Should a builder come back
+/// after its run (the table has changed), the pass stops streaming and the rest is
+/// grouped in [`Exporter::finish`] as usual, so that builder's prefixes take one more
+/// UPDATE than they could.
+struct Stream {
+    out: BytesMut,
+    /// Builders whose run is over, by index.
+    seen: Vec<u64>,
+    active: bool,
+    announced: usize,
+    messages: usize,
+    nlri_octets: usize,
+}
+
+impl Stream {
+    fn new(expected: usize) -> Stream {
+        Stream {
+            out: BytesMut::with_capacity(expected + expected / 16 + 4096),
+            seen: Vec::new(),
+            active: true,
+            announced: 0,
+            messages: 0,
+            nlri_octets: 0,
+        }
+    }
+
+    /// Whether builder `b`'s run is over.
+    fn done(&self, b: u32) -> bool {
+        self.seen
+            .get((b / 64) as usize)
+            .is_some_and(|w| w & (1 << (b % 64)) != 0)
+    }
+
+    fn set_done(&mut self, b: u32) {
+        let w = (b / 64) as usize;
+        if self.seen.len() <= w {
+            self.seen.resize(w + 1, 0);
+        }
+        if let Some(x) = self.seen.get_mut(w) {
+            *x |= 1 << (b % 64);
+        }
+    }
+}
+
+/// A prefix to announce: (builder index, for IPv4 the address and for IPv6 the prefix's
+/// row in its table, the length). 12 octets, where an [`IpNet`] would take 18
+/// (a full table's pass writes and groups a million of them); an IPv4 prefix is carried
+/// whole, so that encoding does not read the table's rows a second time.
+type Entry = (u32, u32, u8);
 
 /// Smallest pass that uses the array memo.
 const MEMO_ARRAY_PASS: usize = 4096;
@@ -520,8 +576,64 @@ impl Exporter {
             }
             self.set_advertised(prefix, slot, true);
         }
-        self.entries.push((builder, row));
+        self.entries.push(match prefix {
+            IpNet::V4(p) => (builder, u32::from(p.addr()), p.prefix_len()),
+            IpNet::V6(p) => (builder, row, p.prefix_len()),
+        });
         self.nlri_octets += 1 + usize::from(prefix.prefix_len()).div_ceil(8);
+    }
+
+    /// In a streaming full pass, after an offer added an entry for `prefix`: when the
+    /// entry starts another builder's run, encodes the run before it (`run`: its
+    /// prefixes) and drops its entries; stops streaming when the builder's run was over
+    /// already (or is a policy-modified one).
+    fn stream_step<P: Pfx>(&mut self, prefix: P, run: &mut Vec<P>) {
+        let Some(stream) = self.stream.as_mut().filter(|s| s.active) else {
+            return;
+        };
+        let n = self.entries.len();
+        let Some(&(b, ..)) = self.entries.last() else {
+            return;
+        };
+        let prev = n
+            .checked_sub(2)
+            .and_then(|i| self.entries.get(i))
+            .map(|e| e.0);
+        if prev == Some(b) {
+            run.push(prefix);
+            return;
+        }
+        if let Some(p) = prev {
+            if let Some(builder) = self.builder_list.get(p as usize) {
+                let nlri = run.iter().map(|&q| Nlri {
+                    path_id: None,
+                    prefix: q.into(),
+                });
+                match builder.encode(nlri, &mut stream.out) {
+                    Ok(m) => stream.messages += m,
+                    Err(e) => {
+                        self.error = Some(e.into());
+                        stream.active = false;
+                        return;
+                    }
+                }
+            }
+            stream.announced += run.len();
+            stream.nlri_octets += run
+                .iter()
+                .map(|&q| 1 + usize::from(Into::<IpNet>::into(q).prefix_len()).div_ceil(8))
+                .sum::<usize>();
+            run.clear();
+            self.entries.drain(..n - 1);
+            stream.set_done(p);
+        }
+        if b as usize >= self.builder_list.len() || stream.done(b) {
+            // The rest is grouped at the end.
+            stream.active = false;
+            run.clear();
+            return;
+        }
+        run.push(prefix);
     }
 
     fn decide_memo(
@@ -573,8 +685,8 @@ impl Exporter {
             return None;
         }
         let mut map: Vec<(NextHopAddr, NextHopAddr)> = Vec::new();
-        for (&(b, n), &(lb, ln)) in self.entries.iter().zip(&leader.entries) {
-            if n != ln {
+        for (&(b, n, l), &(lb, ln, ll)) in self.entries.iter().zip(&leader.entries) {
+            if (n, l) != (ln, ll) {
                 return None;
             }
             let (key, nh) = self.builder_meta.get(b as usize)?;
@@ -624,11 +736,11 @@ impl Exporter {
     /// About the octets the announcements of `sorted` (entries grouped by builder) take
     /// encoded, a little more rather than less: per builder, one message's fixed part;
     /// the NLRI; and a fixed part for every further message the NLRI could spill into.
-    fn announce_octets(&self, sorted: &[(u32, u32)], uncached_from: u32) -> usize {
+    fn announce_octets(&self, sorted: &[Entry], uncached_from: u32) -> usize {
         let mut fixed = 0usize;
         let mut largest = 0usize;
         let mut last = None;
-        for &(b, _) in sorted {
+        for &(b, ..) in sorted {
             if last == Some(b) {
                 continue;
             }
@@ -671,9 +783,25 @@ impl Exporter {
             ..ExportBatch::default()
         };
         // Room for the withdrawals; the announcements reserve theirs once grouped.
-        let mut out = BytesMut::with_capacity(self.withdraw_octets());
-        let mut spare: Vec<(u32, u32)> = Vec::new();
-        // The prefixes of `entries`, by row.
+        // A streaming pass has encoded most of its announcements already.
+        let stream = self.stream.take();
+        // Whether the whole pass came in one run per builder (then the next full pass
+        // streams).
+        let streamed = stream.is_some();
+        let mut grouped = stream.as_ref().is_some_and(|s| s.active);
+        let mut out = match stream {
+            Some(s) => {
+                batch.message_count = s.messages;
+                batch.announced = s.announced;
+                self.nlri_octets = self.nlri_octets.saturating_sub(s.nlri_octets);
+                let mut out = s.out;
+                out.reserve(self.withdraw_octets());
+                out
+            }
+            None => BytesMut::with_capacity(self.withdraw_octets()),
+        };
+        let mut spare: Vec<Entry> = Vec::new();
+        // The IPv6 prefixes of `entries`, by row.
         let tables = &rib.tables;
         let v6 = self.family == Family::IPV6_UNICAST;
         let mut copied = None;
@@ -716,7 +844,7 @@ impl Exporter {
             // an incremental pass carries a few prefixes while the group caches up to one
             // builder per attribute set, so there a stable sort of the pass's own entries
             // keeps the cost proportional to the pass, not to the table.
-            batch.announced = self.entries.len();
+            batch.announced += self.entries.len();
             let uncached_from = u32::MAX - self.uncached.len() as u32;
             let slot_of = |b: u32| -> usize {
                 if b > uncached_from {
@@ -726,11 +854,12 @@ impl Exporter {
                 }
             };
             let slots = self.builder_list.len() + self.uncached.len() + 1;
-            let sorted: Vec<(u32, u32)> = if self.entries.len() >= GROUPED_CHECK
+            let sorted: Vec<Entry> = if self.entries.len() >= GROUPED_CHECK
                 && runs_are_grouped(&self.entries, slots, slot_of)
             {
                 // A table loaded set by set and walked in row order: every builder's
                 // prefixes are one run already.
+                grouped |= !streamed;
                 core::mem::take(&mut self.entries)
             } else if self.entries.len().saturating_mul(8) < slots {
                 let mut v = core::mem::take(&mut self.entries);
@@ -738,7 +867,7 @@ impl Exporter {
                 v
             } else {
                 let mut starts = vec![0usize; slots];
-                for &(b, _) in &self.entries {
+                for &(b, ..) in &self.entries {
                     if let Some(c) = starts.get_mut(slot_of(b) + 1) {
                         *c += 1;
                     }
@@ -751,11 +880,11 @@ impl Exporter {
                 }
                 let mut sorted = core::mem::take(&mut self.sorted);
                 sorted.clear();
-                sorted.resize(self.entries.len(), (0, 0));
-                for &(b, n) in &self.entries {
-                    if let Some(at) = starts.get_mut(slot_of(b)) {
+                sorted.resize(self.entries.len(), (0, 0, 0));
+                for &e in &self.entries {
+                    if let Some(at) = starts.get_mut(slot_of(e.0)) {
                         if let Some(dst) = sorted.get_mut(*at) {
-                            *dst = (b, n);
+                            *dst = e;
                         }
                         *at += 1;
                     }
@@ -766,7 +895,7 @@ impl Exporter {
             // table's UPDATEs twice over and faulted in fresh pages each time.
             out.reserve(self.announce_octets(&sorted, uncached_from));
             let mut rest = &sorted[..];
-            while let Some(&(b, _)) = rest.first() {
+            while let Some(&(b, ..)) = rest.first() {
                 let n = rest.iter().take_while(|e| e.0 == b).count();
                 let (run, tail) = rest.split_at(n);
                 rest = tail;
@@ -776,11 +905,11 @@ impl Exporter {
                     self.builder_list.get(b as usize)
                 };
                 if let Some(builder) = builder {
-                    let nlri = run.iter().filter_map(|&(_, row)| {
+                    let nlri = run.iter().filter_map(|&(_, n, len)| {
                         let prefix: IpNet = if v6 {
-                            tables.v6.prefix_at(row)?.into()
+                            tables.v6.prefix_at(n)?.into()
                         } else {
-                            tables.v4.prefix_at(row)?.into()
+                            Ipv4Net::new(Ipv4Addr::from(n), len).ok()?.into()
                         };
                         // The table holds prefixes with host bits clear already.
                         Some(Nlri {
@@ -800,6 +929,11 @@ impl Exporter {
         }
         let g = rib.group_mut(group)?;
         let v6 = usize::from(self.family == Family::IPV6_UNICAST);
+        if self.fresh
+            && let Some(hint) = g.full_runs.get_mut(v6)
+        {
+            *hint = (grouped && result.is_ok()).then_some(batch.messages.len());
+        }
         if let Some(c) = g.counts.get_mut(v6) {
             *c = self.count.saturating_sub(self.other);
         }
@@ -821,7 +955,7 @@ impl Exporter {
         g.builder_list = self.builder_list;
         g.builder_meta = self.builder_meta;
         // Buffers for the next pass, unless a full table made them large.
-        let keep = |v: &mut Vec<(u32, u32)>| {
+        let keep = |v: &mut Vec<Entry>| {
             v.clear();
             if v.capacity() > KEEP_ENTRIES {
                 *v = Vec::new();
@@ -845,10 +979,10 @@ impl Exporter {
 const GROUPED_CHECK: usize = 1024;
 
 /// Whether the entries of each builder (slot) form one run in `entries`.
-fn runs_are_grouped(entries: &[(u32, u32)], slots: usize, slot_of: impl Fn(u32) -> usize) -> bool {
+fn runs_are_grouped(entries: &[Entry], slots: usize, slot_of: impl Fn(u32) -> usize) -> bool {
     let mut seen = vec![0u64; slots.div_ceil(64)];
     let mut last = None;
-    for &(b, _) in entries {
+    for &(b, ..) in entries {
         if last == Some(b) {
             continue;
         }
@@ -931,6 +1065,7 @@ impl Rib {
                     entries: Vec::new(),
                     sorted: Vec::new(),
                     memo: Default::default(),
+                    full_runs: [None; 2],
                 };
                 match self.groups.get_mut(i) {
                     Some(slot) => *slot = Some(g),
@@ -985,6 +1120,13 @@ impl Rib {
         };
         let mut ex = self.exporter(group, family, rows)?;
         ex.fresh = true;
+        let hint = self
+            .group_mut(group)?
+            .full_runs
+            .get(usize::from(family == Family::IPV6_UNICAST))
+            .copied()
+            .flatten();
+        ex.stream = hint.map(Stream::new);
         ex.count = ex.other;
         // The walk needs the rest of the RIB for the decisions while it updates the
         // values: the tables are moved out for the walk and always put back.
@@ -1190,6 +1332,7 @@ impl Rib {
             memo: g.memo.get_mut(v6).map(core::mem::take).unwrap_or_default(),
             memo_ok: !policy_reads_prefix,
             scratch: Vec::new(),
+            stream: None,
         });
         if let Ok(ex) = &mut ex {
             if ex.memo_ok {
@@ -1662,9 +1805,14 @@ fn full_walk<P: Pfx>(rib: &Rib, tables: &mut Tables, ex: &mut Exporter) {
         ex.builder_list.reserve(more);
         ex.builder_meta.reserve(more);
     }
+    let mut run: Vec<P> = Vec::new();
     for (row, prefix, slot) in map.rows_mut() {
         let best = tbl::best(lists.get(slot));
+        let before = ex.entries.len();
         ex.offer(rib, &mut shared, prefix.into(), best, Some(&mut *slot), row);
+        if ex.entries.len() > before {
+            ex.stream_step(prefix, &mut run);
+        }
         if slot.is_empty() && slot.out() == 0 {
             gone.push(prefix);
         }

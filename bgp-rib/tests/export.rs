@@ -601,3 +601,69 @@ fn more_sets_freed_between_passes_than_the_caches_can_follow_are_exported_right(
     }
     assert_eq!(path_of(&u, "192.168.0.0/16"), [LOCAL_AS, 65020]);
 }
+
+/// Every prefix an export carries, with its AS_PATH; no prefix twice.
+fn announced_paths(ups: &[UpdateRef]) -> std::collections::BTreeMap<ipnet::IpNet, Vec<u32>> {
+    let mut all = std::collections::BTreeMap::new();
+    for u in ups {
+        let path: Vec<u32> = u.as_path().unwrap().asns().collect();
+        for n in u.nlri() {
+            assert!(
+                all.insert(n.prefix, path.clone()).is_none(),
+                "{} twice",
+                n.prefix
+            );
+        }
+    }
+    all
+}
+
+#[test]
+fn full_passes_that_encode_while_walking_send_the_same_routes() {
+    // A table loaded set by set: each set's prefixes sit in consecutive rows, so the
+    // group's second full pass encodes during the walk.
+    const SETS: u32 = 3000;
+    let mut rib = Rib::new(RibConfig::new(LOCAL_AS, v4("192.0.2.1")));
+    let a = peer(&mut rib, 1, 65010);
+    let sink = ebgp_sink(&mut rib);
+    let net = |i: u32, k: u32| {
+        let x = 2 * i + k;
+        nlri(&format!("10.{}.{}.0/24", x >> 8, x & 0xff))
+    };
+    for i in 0..SETS {
+        let attrs = A::path(&[65010, i]).build();
+        rib.announce(a, nh(1), &attrs, [net(i, 0), net(i, 1)])
+            .unwrap();
+    }
+    let mut expected = std::collections::BTreeMap::new();
+    for i in 0..SETS {
+        for k in 0..2 {
+            expected.insert(net(i, k).prefix, vec![LOCAL_AS, 65010, i]);
+        }
+    }
+    let (first, u) = full(&mut rib, sink);
+    assert_eq!(first.message_count, SETS as usize, "one UPDATE per set");
+    assert_eq!(announced_paths(&u), expected);
+    let (second, _) = full(&mut rib, sink);
+    assert_eq!(second.messages, first.messages);
+    assert_eq!(second.announced, first.announced);
+
+    // The first prefix moves to the last set: that set's prefixes are no longer one
+    // run in row order (first row, then the last two).
+    let last = SETS - 1;
+    rib.announce(a, nh(1), &A::path(&[65010, last]).build(), [net(0, 0)])
+        .unwrap();
+    expected.insert(net(0, 0).prefix, vec![LOCAL_AS, 65010, last]);
+    let (third, u) = full(&mut rib, sink);
+    assert_eq!(third.announced, 2 * SETS as usize);
+    assert_eq!(announced_paths(&u), expected);
+    assert_eq!(
+        third.message_count,
+        SETS as usize + 1,
+        "the set met again after its run takes one more UPDATE"
+    );
+    // The next full pass groups first again: one UPDATE per set.
+    let (fourth, u) = full(&mut rib, sink);
+    assert_eq!(fourth.message_count, SETS as usize);
+    assert_eq!(announced_paths(&u), expected);
+}
