@@ -276,6 +276,51 @@ impl UpdateBuilder {
         nlri: impl IntoIterator<Item = Nlri>,
         out: &mut BytesMut,
     ) -> Result<usize, EncodeError> {
+        self.parts().encode(nlri, out)
+    }
+
+    fn parts(&self) -> Parts<'_> {
+        Parts {
+            params: &self.params,
+            family: self.family,
+            mode: &self.mode,
+            attrs: &self.attrs,
+        }
+    }
+
+    /// Like [`UpdateBuilder::encode`], returning one `Bytes` per message.
+    pub fn messages(
+        &self,
+        nlri: impl IntoIterator<Item = Nlri>,
+    ) -> Result<Vec<Bytes>, EncodeError> {
+        let mut out = BytesMut::new();
+        self.encode(nlri, &mut out)?;
+        let mut all = out.freeze();
+        let mut v = Vec::new();
+        while all.len() >= HEADER_LEN {
+            let len = usize::from(crate::update::be16(all.get(16..).unwrap_or(&[])));
+            v.push(all.split_to(len.min(all.len())));
+        }
+        Ok(v)
+    }
+}
+
+/// What encoding needs of a builder, borrowed: from an [`UpdateBuilder`] or from
+/// [`PackedBuilders`].
+#[derive(Clone, Copy, Debug)]
+struct Parts<'a> {
+    params: &'a SessionParams,
+    family: Family,
+    mode: &'a Mode,
+    attrs: &'a [u8],
+}
+
+impl Parts<'_> {
+    fn encode(
+        &self,
+        nlri: impl IntoIterator<Item = Nlri>,
+        out: &mut BytesMut,
+    ) -> Result<usize, EncodeError> {
         let max = self.params.max_message_len();
         let add_path = self.params.add_path_send.contains(self.family);
         // Octets every message needs before its first prefix.
@@ -321,22 +366,6 @@ impl UpdateBuilder {
         Ok(count)
     }
 
-    /// Like [`UpdateBuilder::encode`], returning one `Bytes` per message.
-    pub fn messages(
-        &self,
-        nlri: impl IntoIterator<Item = Nlri>,
-    ) -> Result<Vec<Bytes>, EncodeError> {
-        let mut out = BytesMut::new();
-        self.encode(nlri, &mut out)?;
-        let mut all = out.freeze();
-        let mut v = Vec::new();
-        while all.len() >= HEADER_LEN {
-            let len = usize::from(crate::update::be16(all.get(16..).unwrap_or(&[])));
-            v.push(all.split_to(len.min(all.len())));
-        }
-        Ok(v)
-    }
-
     fn start(&self, out: &mut BytesMut, fixed: usize) -> Open {
         out.reserve(fixed.max(512));
         let start = header::start_header(out, MessageType::UPDATE);
@@ -345,7 +374,7 @@ impl UpdateBuilder {
                 // Withdrawn routes length 0, then the attributes' length and the attributes.
                 let [hi, lo] = (self.attrs.len() as u16).to_be_bytes();
                 out.extend_from_slice(&[0, 0, hi, lo]);
-                out.extend_from_slice(&self.attrs);
+                out.extend_from_slice(self.attrs);
                 Open { start, patch: None }
             }
             Mode::ClassicWithdraw => {
@@ -415,13 +444,196 @@ impl UpdateBuilder {
                 let mp_len = out.len() - len_at - 2;
                 put_u16_at(out, len_at, mp_len as u16);
                 if attrs_first {
-                    out.put_slice(&self.attrs);
+                    out.put_slice(self.attrs);
                 }
                 let total = out.len() - total_at - 2;
                 put_u16_at(out, total_at, total as u16);
             }
         }
         header::finish_header(out, o.start);
+    }
+}
+
+/// Largest chunk of [`PackedBuilders`] attribute storage.
+const PACK_CHUNK: usize = 1 << 16;
+
+/// The mode of every classic IPv4 announcement builder.
+const CLASSIC: &Mode = &Mode::Classic;
+
+/// Many announcement builders of one session and family, kept compactly.
+///
+/// An [`UpdateBuilder`] takes 88 octets plus an allocation for its attributes. A caller
+/// that keeps a builder per attribute set of a whole table (an update group keeps about
+/// 150,000 for an Internet table) keeps them here instead: the encoded attributes of all
+/// of them in shared chunks of up to 64 KiB, each distinct MP_REACH_NLRI next hop once,
+/// and 12 octets per builder besides its attributes. [`PackedBuilders::get`] gives a
+/// builder back as a [`PackedBuilder`], which encodes exactly as the [`UpdateBuilder`]
+/// it was made from. Builders are only added; [`PackedBuilders::clear`] drops them all.
+///
+/// ```
+/// use bgp_wire::{Family, NextHop, Nlri, PackedBuilders, SessionParams, UpdateBuilder};
+/// use bytes::BytesMut;
+///
+/// let session = SessionParams::default().with_four_octet_as(true);
+/// let attrs = [0x40, 1, 1, 0, 0x40, 2, 6, 2, 1, 0, 0, 0xff, 0xfa];
+/// let nh = NextHop::V4("169.254.10.1".parse().unwrap());
+/// let b = UpdateBuilder::announce_encoded(&session, Family::IPV4_UNICAST, nh, &attrs).unwrap();
+/// let mut packed = PackedBuilders::new(&session, Family::IPV4_UNICAST);
+/// let i = packed.push(&b).unwrap();
+/// let nlri = || [Nlri::new("10.0.0.0/16".parse().unwrap())];
+/// let (mut one, mut two) = (BytesMut::new(), BytesMut::new());
+/// b.encode(nlri(), &mut one).unwrap();
+/// packed.get(i).unwrap().encode(nlri(), &mut two).unwrap();
+/// assert_eq!(one, two);
+/// ```
+#[derive(Clone, Debug)]
+pub struct PackedBuilders {
+    params: SessionParams,
+    family: Family,
+    chunks: Vec<Vec<u8>>,
+    spans: Vec<Span>,
+    /// MP_REACH_NLRI modes, one per next hop, and where each is.
+    modes: Vec<Mode>,
+    mode_of: std::collections::HashMap<NextHop, u32>,
+}
+
+/// Where a [`PackedBuilders`] builder's attributes are, and its mode (`u32::MAX`:
+/// classic).
+#[derive(Clone, Copy, Debug)]
+struct Span {
+    chunk: u32,
+    offset: u16,
+    len: u16,
+    mode: u32,
+}
+
+impl PackedBuilders {
+    /// An empty store for builders of `family` made for a session with `params`.
+    pub fn new(params: &SessionParams, family: Family) -> Self {
+        PackedBuilders {
+            params: *params,
+            family,
+            chunks: Vec::new(),
+            spans: Vec::new(),
+            modes: Vec::new(),
+            mode_of: std::collections::HashMap::new(),
+        }
+    }
+
+    /// Adds a copy of an announcement builder; returns its index. `None` when the
+    /// builder is for another session or family, is a withdrawal builder, or has more
+    /// attribute octets than a message can hold.
+    pub fn push(&mut self, builder: &UpdateBuilder) -> Option<u32> {
+        if builder.params != self.params || builder.family != self.family {
+            return None;
+        }
+        let len = u16::try_from(builder.attrs.len()).ok()?;
+        let index = u32::try_from(self.spans.len()).ok()?;
+        let mode = match &builder.mode {
+            Mode::Classic => u32::MAX,
+            Mode::MpReach(nh) => match self.mode_of.get(nh) {
+                Some(&m) => m,
+                None => {
+                    let m = u32::try_from(self.modes.len()).ok()?;
+                    self.modes.push(builder.mode.clone());
+                    self.mode_of.insert(nh.clone(), m);
+                    m
+                }
+            },
+            Mode::ClassicWithdraw | Mode::MpUnreach => return None,
+        };
+        let fits = self
+            .chunks
+            .last()
+            .is_some_and(|c| c.len() + usize::from(len) <= PACK_CHUNK);
+        if !fits {
+            self.chunks.push(Vec::new());
+        }
+        let chunk = self.chunks.len() - 1;
+        let c = self.chunks.last_mut()?;
+        let offset = u16::try_from(c.len()).ok()?;
+        c.extend_from_slice(&builder.attrs);
+        self.spans.push(Span {
+            chunk: u32::try_from(chunk).ok()?,
+            offset,
+            len,
+            mode,
+        });
+        Some(index)
+    }
+
+    /// The builder at `index`.
+    pub fn get(&self, index: u32) -> Option<PackedBuilder<'_>> {
+        let s = self.spans.get(index as usize)?;
+        let start = usize::from(s.offset);
+        let attrs = self
+            .chunks
+            .get(s.chunk as usize)?
+            .get(start..start + usize::from(s.len))?;
+        let mode = if s.mode == u32::MAX {
+            CLASSIC
+        } else {
+            self.modes.get(s.mode as usize)?
+        };
+        Some(PackedBuilder {
+            parts: Parts {
+                params: &self.params,
+                family: self.family,
+                mode,
+                attrs,
+            },
+        })
+    }
+
+    /// Number of builders.
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// Whether there is none.
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    /// Drops every builder.
+    pub fn clear(&mut self) {
+        *self = PackedBuilders::new(&self.params, self.family);
+    }
+
+    /// Reserves room for `n` more builders' bookkeeping (not their attributes).
+    pub fn reserve(&mut self, n: usize) {
+        self.spans.reserve(n);
+    }
+
+    /// Heap octets held, about.
+    pub fn heap_bytes(&self) -> usize {
+        self.chunks.iter().map(Vec::capacity).sum::<usize>()
+            + self.chunks.capacity() * core::mem::size_of::<Vec<u8>>()
+            + self.spans.capacity() * core::mem::size_of::<Span>()
+            + self.modes.capacity() * core::mem::size_of::<Mode>()
+            + self.mode_of.capacity() * (core::mem::size_of::<(NextHop, u32)>() + 1)
+    }
+}
+
+/// A builder kept in [`PackedBuilders`].
+#[derive(Clone, Copy, Debug)]
+pub struct PackedBuilder<'a> {
+    parts: Parts<'a>,
+}
+
+impl PackedBuilder<'_> {
+    /// As [`UpdateBuilder::encode`].
+    pub fn encode(
+        &self,
+        nlri: impl IntoIterator<Item = Nlri>,
+        out: &mut BytesMut,
+    ) -> Result<usize, EncodeError> {
+        self.parts.encode(nlri, out)
+    }
+
+    /// As [`UpdateBuilder::attribute_bytes`].
+    pub fn attribute_bytes(&self) -> &[u8] {
+        self.parts.attrs
     }
 }
 

@@ -111,7 +111,7 @@ pub use attributes::{
     Aggregator, AttrFlags, AttrValue, Attribute, Community, ExtendedCommunity, LargeCommunity,
     MpReach, MpUnreach, NextHop, Origin, merge_as4,
 };
-pub use builder::{UpdateBuilder, rewrite_next_hops};
+pub use builder::{PackedBuilder, PackedBuilders, UpdateBuilder, rewrite_next_hops};
 pub use error::{AttributeError, AttributeErrorKind, EncodeError, Error, ErrorAction};
 pub use header::{HEADER_LEN, MAX_EXTENDED_MESSAGE_LEN, MAX_MESSAGE_LEN, frame_len};
 pub use message::{Message, decode, keepalive};

@@ -12,8 +12,8 @@ mod common;
 use bgp_wire::{
     AddPathMode, Afi, AsPath, AttrType, AttrValue, Attribute, Capability, CapabilityCode,
     Community, ErrorCode, Family, FamilySet, GracefulRestart, Message, NextHop, Nlri, Open, Origin,
-    RefreshSubtype, Role, RouteRefresh, Safi, SegmentType, SessionParams, Update, UpdateBuilder,
-    decode, keepalive, merge_as4,
+    PackedBuilders, RefreshSubtype, Role, RouteRefresh, Safi, SegmentType, SessionParams, Update,
+    UpdateBuilder, decode, keepalive, merge_as4,
 };
 use bytes::{Bytes, BytesMut};
 use common::*;
@@ -634,6 +634,68 @@ fn builder_with_another_next_hop_encodes_like_a_new_builder() {
     assert!(rfc8950.unwrap().with_next_hop(&v4("192.0.2.1")).is_none());
     let withdraw = UpdateBuilder::withdraw(&p4(), Family::IPV4_UNICAST);
     assert!(withdraw.with_next_hop(&v4("192.0.2.1")).is_none());
+}
+
+#[test]
+fn packed_builders_encode_as_the_builders_they_were_made_from() {
+    let attrs = long_path_attrs();
+    let cases = [
+        (
+            Family::IPV4_UNICAST,
+            [v4("192.0.2.1"), v4("198.51.100.7"), v4("192.0.2.1")],
+        ),
+        (
+            Family::IPV4_UNICAST,
+            [v6("2001:db8::1"), v6("2001:db8::2"), v6("2001:db8::1")],
+        ),
+        (
+            Family::IPV6_UNICAST,
+            [v6("2001:db8::1"), v6("2001:db8::99"), v6("2001:db8::1")],
+        ),
+    ];
+    for (family, next_hops) in cases {
+        let prefixes = many_prefixes(family, 300);
+        let mut packed = PackedBuilders::new(&p4(), family);
+        // Enough builders to fill more than one 64 KiB chunk.
+        let builders: Vec<UpdateBuilder> = (0..2000)
+            .map(|i| {
+                let nh = next_hops[i % 3].clone();
+                let mut a = attrs.clone();
+                a.push(Attribute::new(AttrValue::Med(i as u32)));
+                UpdateBuilder::announce(&p4(), family, nh, &a).unwrap()
+            })
+            .collect();
+        let ids: Vec<u32> = builders.iter().map(|b| packed.push(b).unwrap()).collect();
+        assert_eq!(packed.len(), builders.len());
+        for (b, &i) in builders.iter().zip(&ids).step_by(97) {
+            let p = packed.get(i).unwrap();
+            assert_eq!(p.attribute_bytes(), &b.attribute_bytes()[..]);
+            let (mut one, mut two) = (BytesMut::new(), BytesMut::new());
+            let n = b.encode(prefixes.clone(), &mut one).unwrap();
+            assert_eq!(p.encode(prefixes.clone(), &mut two).unwrap(), n);
+            assert_eq!(one, two, "{family} builder {i}");
+        }
+        assert!(packed.get(ids.len() as u32).is_none());
+        packed.clear();
+        assert!(packed.is_empty() && packed.get(0).is_none());
+    }
+    // Only announcements of the store's session and family go in.
+    let mut packed = PackedBuilders::new(&p4(), Family::IPV4_UNICAST);
+    assert_eq!(
+        packed.push(&UpdateBuilder::withdraw(&p4(), Family::IPV4_UNICAST)),
+        None
+    );
+    let two_octet = UpdateBuilder::announce(
+        &SessionParams::default(),
+        Family::IPV4_UNICAST,
+        v4("192.0.2.1"),
+        &attrs,
+    )
+    .unwrap();
+    assert_eq!(packed.push(&two_octet), None);
+    let v6_builder =
+        UpdateBuilder::announce(&p4(), Family::IPV6_UNICAST, v6("2001:db8::1"), &attrs).unwrap();
+    assert_eq!(packed.push(&v6_builder), None);
 }
 
 #[test]
