@@ -38,8 +38,8 @@ use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
 use bgp_wire::{
-    AttrFlags, AttrType, AttrValue, Attribute, EncodeError, Family, FamilySet, Nlri, SessionParams,
-    UpdateBuilder, rewrite_next_hops,
+    AttrFlags, AttrType, AttrValue, Attribute, EncodeError, Family, FamilySet, Nlri,
+    PackedBuilders, SessionParams, UpdateBuilder, rewrite_next_hops,
 };
 use bytes::{Bytes, BytesMut};
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
@@ -146,11 +146,14 @@ pub(crate) struct Group {
     own_v6: PrefixSet<Ipv6Net>,
     /// Prefixes advertised, IPv4 and IPv6.
     counts: [usize; 2],
-    /// Builders (attributes encoded once) per exported set, kept across export passes.
+    /// Builders (attributes encoded once) per exported set, kept across export passes:
+    /// by key, those the memo does not hold.
     builders: HashMap<BuilderKey, Option<u32>, IdHash>,
-    builder_list: Vec<UpdateBuilder>,
+    /// The builders, IPv4 and IPv6, packed (a full table's 150,000 take some 12 MB so,
+    /// against 25 MB as [`UpdateBuilder`]s).
+    packed: [PackedBuilders; 2],
     /// Per builder: the set it encodes and the next hop it carries.
-    builder_meta: Vec<(BuilderKey, NextHopAddr)>,
+    builder_meta: [Meta; 2],
     /// Buffers of the export passes, kept for the next one.
     entries: Vec<Entry>,
     sorted: Vec<Entry>,
@@ -241,6 +244,44 @@ impl SetMemo {
     }
 }
 
+/// Per kept builder: the key of the set it encodes and the next hop it carries, the
+/// next hops stored once each (a group has one or a few hundred): 20 octets a builder.
+#[derive(Default)]
+pub(crate) struct Meta {
+    keys: Vec<(BuilderKey, u32)>,
+    next_hops: Vec<NextHopAddr>,
+    /// Where each next hop is in `next_hops` (peer-chosen values: the default hasher).
+    index: HashMap<NextHopAddr, u32>,
+}
+
+impl Meta {
+    fn push(&mut self, key: BuilderKey, next_hop: NextHopAddr) {
+        let i = match self.index.get(&next_hop) {
+            Some(&i) => i,
+            None => {
+                let i = self.next_hops.len() as u32;
+                self.next_hops.push(next_hop);
+                self.index.insert(next_hop, i);
+                i
+            }
+        };
+        self.keys.push((key, i));
+    }
+
+    fn get(&self, builder: u32) -> Option<(BuilderKey, NextHopAddr)> {
+        let &(key, i) = self.keys.get(builder as usize)?;
+        Some((key, *self.next_hops.get(i as usize)?))
+    }
+
+    fn key(&self, builder: u32) -> Option<BuilderKey> {
+        self.keys.get(builder as usize).map(|k| k.0)
+    }
+
+    fn reserve(&mut self, n: usize) {
+        self.keys.reserve(n);
+    }
+}
+
 /// A hasher for keys made of our own small indices (not peer-chosen): multiply-rotate.
 #[derive(Clone, Copy, Default)]
 pub(crate) struct IdHash;
@@ -312,8 +353,9 @@ struct Exporter {
     own_v4: PrefixSet<Ipv4Net>,
     own_v6: PrefixSet<Ipv6Net>,
     builders: HashMap<BuilderKey, Option<u32>, IdHash>,
-    builder_list: Vec<UpdateBuilder>,
-    builder_meta: Vec<(BuilderKey, NextHopAddr)>,
+    /// The group's builders of this family.
+    packed: PackedBuilders,
+    builder_meta: Meta,
     /// Builders of policy-modified sets, used in this pass only (index `u32::MAX - i`).
     uncached: Vec<UpdateBuilder>,
     /// The prefixes to announce ([`Entry`]).
@@ -519,9 +561,18 @@ impl Exporter {
         };
         let idx = b.and_then(|b| {
             let nh = next_hop?;
-            self.builder_list.push(b);
-            self.builder_meta.push((k, nh));
-            Some((self.builder_list.len() - 1) as u32)
+            match self.packed.push(&b) {
+                Some(i) => {
+                    self.builder_meta.push(k, nh);
+                    Some(i)
+                }
+                None => {
+                    // Not of the group's session (cannot happen for a builder made for
+                    // it): used for this pass only.
+                    self.uncached.push(b);
+                    Some(u32::MAX - (self.uncached.len() as u32 - 1))
+                }
+            }
         });
         // With the memo on, the set's decision holds the builder.
         if !self.memo_ok {
@@ -604,7 +655,7 @@ impl Exporter {
             return;
         }
         if let Some(p) = prev {
-            if let Some(builder) = self.builder_list.get(p as usize) {
+            if let Some(builder) = self.packed.get(p) {
                 let nlri = run.iter().map(|&q| Nlri {
                     path_id: None,
                     prefix: q.into(),
@@ -627,7 +678,7 @@ impl Exporter {
             self.entries.drain(..n - 1);
             stream.set_done(p);
         }
-        if b as usize >= self.builder_list.len() || stream.done(b) {
+        if b as usize >= self.packed.len() || stream.done(b) {
             // The rest is grouped at the end.
             stream.active = false;
             run.clear();
@@ -655,12 +706,18 @@ impl Exporter {
         }
         let decision = rib.decide(&self.key, prefix, best, &mut self.verdict);
         let b = decision.and_then(|(id, from)| self.builder(rib, shared, id, from, stamp));
-        if self.memo_ok && stamp != 0 && self.verdict.applied.is_empty() && self.error.is_none() {
+        let kept = b.is_none_or(|b| (b as usize) < self.packed.len());
+        if self.memo_ok
+            && stamp != 0
+            && kept
+            && self.verdict.applied.is_empty()
+            && self.error.is_none()
+        {
             // The memo holds one peer's decision per set: one made for another peer (or
             // an earlier session of this one) keeps its builder in the keyed map.
             if let Some((t, d)) = known
                 && t != 0
-                && let Some(&(k, _)) = self.builder_meta.get(d as usize)
+                && let Some(k) = self.builder_meta.key(d)
             {
                 self.builders.insert(k, Some(d));
             }
@@ -689,15 +746,15 @@ impl Exporter {
             if (n, l) != (ln, ll) {
                 return None;
             }
-            let (key, nh) = self.builder_meta.get(b as usize)?;
-            let (lkey, lnh) = leader.builder_meta.get(lb as usize)?;
+            let (key, nh) = self.builder_meta.get(b)?;
+            let (lkey, lnh) = leader.builder_meta.get(lb)?;
             if key != lkey {
                 return None;
             }
-            match map.iter().find(|m| m.0 == *lnh) {
-                Some(m) if m.1 != *nh => return None,
+            match map.iter().find(|m| m.0 == lnh) {
+                Some(m) if m.1 != nh => return None,
                 Some(_) => {}
-                None => map.push((*lnh, *nh)),
+                None => map.push((lnh, nh)),
             }
         }
         let encoded: Vec<NextHopSwap> = map
@@ -745,13 +802,15 @@ impl Exporter {
                 continue;
             }
             last = Some(b);
-            let builder = if b > uncached_from {
-                self.uncached.get((u32::MAX - b) as usize)
+            let attrs = if b > uncached_from {
+                self.uncached
+                    .get((u32::MAX - b) as usize)
+                    .map(|b| b.attribute_bytes().len())
             } else {
-                self.builder_list.get(b as usize)
+                self.packed.get(b).map(|b| b.attribute_bytes().len())
             };
             // Header, lengths, and MP_REACH_NLRI's own header and next hop at most.
-            let f = 23 + 40 + builder.map_or(0, |b| b.attribute_bytes().len());
+            let f = 23 + 40 + attrs.unwrap_or(0);
             largest = largest.max(f);
             fixed += f;
         }
@@ -848,12 +907,12 @@ impl Exporter {
             let uncached_from = u32::MAX - self.uncached.len() as u32;
             let slot_of = |b: u32| -> usize {
                 if b > uncached_from {
-                    self.builder_list.len() + (u32::MAX - b) as usize
+                    self.packed.len() + (u32::MAX - b) as usize
                 } else {
                     b as usize
                 }
             };
-            let slots = self.builder_list.len() + self.uncached.len() + 1;
+            let slots = self.packed.len() + self.uncached.len() + 1;
             let sorted: Vec<Entry> = if self.entries.len() >= GROUPED_CHECK
                 && runs_are_grouped(&self.entries, slots, slot_of)
             {
@@ -899,26 +958,29 @@ impl Exporter {
                 let n = rest.iter().take_while(|e| e.0 == b).count();
                 let (run, tail) = rest.split_at(n);
                 rest = tail;
-                let builder = if b > uncached_from {
-                    self.uncached.get((u32::MAX - b) as usize)
+                let nlri = run.iter().filter_map(|&(_, n, len)| {
+                    let prefix: IpNet = if v6 {
+                        tables.v6.prefix_at(n)?.into()
+                    } else {
+                        Ipv4Net::new(Ipv4Addr::from(n), len).ok()?.into()
+                    };
+                    // The table holds prefixes with host bits clear already.
+                    Some(Nlri {
+                        path_id: None,
+                        prefix,
+                    })
+                });
+                batch.message_count += if b > uncached_from {
+                    match self.uncached.get((u32::MAX - b) as usize) {
+                        Some(builder) => builder.encode(nlri, &mut out)?,
+                        None => 0,
+                    }
                 } else {
-                    self.builder_list.get(b as usize)
+                    match self.packed.get(b) {
+                        Some(builder) => builder.encode(nlri, &mut out)?,
+                        None => 0,
+                    }
                 };
-                if let Some(builder) = builder {
-                    let nlri = run.iter().filter_map(|&(_, n, len)| {
-                        let prefix: IpNet = if v6 {
-                            tables.v6.prefix_at(n)?.into()
-                        } else {
-                            Ipv4Net::new(Ipv4Addr::from(n), len).ok()?.into()
-                        };
-                        // The table holds prefixes with host bits clear already.
-                        Some(Nlri {
-                            path_id: None,
-                            prefix,
-                        })
-                    });
-                    batch.message_count += builder.encode(nlri, &mut out)?;
-                }
             }
             spare = sorted;
             Ok(())
@@ -939,21 +1001,25 @@ impl Exporter {
         }
         g.own_v4 = self.own_v4;
         g.own_v6 = self.own_v6;
-        let large = self.builder_list.len() > BUILDER_CACHE_MAX || !self.memo.array.is_empty();
+        let large = self.packed.len() > BUILDER_CACHE_MAX || !self.memo.array.is_empty();
         if large && !keeps_cache(&g.key) {
+            // The keyed map goes whole (it holds both families' builders: the other
+            // family's are made again when needed).
             self.builders = HashMap::default();
-            self.builder_list = Vec::new();
-            self.builder_meta = Vec::new();
-            // Both families' decisions name builders of the one list.
+            self.packed.clear();
+            self.builder_meta = Meta::default();
             self.memo.clear();
-            g.memo = Default::default();
         }
         if let Some(m) = g.memo.get_mut(v6) {
             *m = self.memo;
         }
         g.builders = self.builders;
-        g.builder_list = self.builder_list;
-        g.builder_meta = self.builder_meta;
+        if let Some(p) = g.packed.get_mut(v6) {
+            *p = self.packed;
+        }
+        if let Some(m) = g.builder_meta.get_mut(v6) {
+            *m = self.builder_meta;
+        }
         // Buffers for the next pass, unless a full table made them large.
         let keep = |v: &mut Vec<Entry>| {
             v.clear();
@@ -1060,8 +1126,9 @@ impl Rib {
                     own_v6: PrefixSet::new(),
                     counts: [0; 2],
                     builders: HashMap::default(),
-                    builder_list: Vec::new(),
-                    builder_meta: Vec::new(),
+                    packed: [Family::IPV4_UNICAST, Family::IPV6_UNICAST]
+                        .map(|f| PackedBuilders::new(&session, f)),
+                    builder_meta: Default::default(),
                     entries: Vec::new(),
                     sorted: Vec::new(),
                     memo: Default::default(),
@@ -1288,11 +1355,11 @@ impl Rib {
     ) -> Result<Exporter, RibError> {
         let live = self.attrs.len();
         let g = self.group_mut(group)?;
-        if g.builder_list.len() > 2 * live + 1024 {
+        if g.packed.iter().map(PackedBuilders::len).sum::<usize>() > 2 * live + 1024 {
             // Builders of freed sets pile up; start over.
             g.builders.clear();
-            g.builder_list.clear();
-            g.builder_meta.clear();
+            g.packed.iter_mut().for_each(PackedBuilders::clear);
+            g.builder_meta = Default::default();
             g.memo = Default::default();
         }
         let v6 = usize::from(family == Family::IPV6_UNICAST);
@@ -1319,8 +1386,15 @@ impl Rib {
             own_v4: core::mem::take(&mut g.own_v4),
             own_v6: core::mem::take(&mut g.own_v6),
             builders: core::mem::take(&mut g.builders),
-            builder_list: core::mem::take(&mut g.builder_list),
-            builder_meta: core::mem::take(&mut g.builder_meta),
+            packed: match g.packed.get_mut(v6) {
+                Some(p) => core::mem::replace(p, PackedBuilders::new(&g.key.session, family)),
+                None => PackedBuilders::new(&g.key.session, family),
+            },
+            builder_meta: g
+                .builder_meta
+                .get_mut(v6)
+                .map(core::mem::take)
+                .unwrap_or_default(),
             uncached: Vec::new(),
             entries: core::mem::take(&mut g.entries),
             sorted: core::mem::take(&mut g.sorted),
@@ -1801,8 +1875,8 @@ fn full_walk<P: Pfx>(rib: &Rib, tables: &mut Tables, ex: &mut Exporter) {
     ex.entries.reserve(map.len());
     if map.len() >= MEMO_ARRAY_PASS {
         // About one builder per live set: grown once rather than by doubling.
-        let more = rib.attrs.len().saturating_sub(ex.builder_list.len());
-        ex.builder_list.reserve(more);
+        let more = rib.attrs.len().saturating_sub(ex.packed.len());
+        ex.packed.reserve(more);
         ex.builder_meta.reserve(more);
     }
     let mut run: Vec<P> = Vec::new();
