@@ -581,6 +581,43 @@ impl Exporter {
         idx
     }
 
+    /// [`Exporter::offer`] for a full pass of a group with a bit in the rows and no cap,
+    /// when the memo has the decision: what a full table's pass does a million times, in
+    /// a few loads. `source`: the last path source seen and its peer's stamp. `false`:
+    /// not handled, offer it.
+    #[inline]
+    fn offer_known(
+        &mut self,
+        rib: &Rib,
+        best: Option<Path>,
+        slot: &mut Slot,
+        entry: Entry,
+        source: &mut (u32, u32),
+    ) -> bool {
+        let Some(best) = best else {
+            return false;
+        };
+        if best.source() != source.0 {
+            *source = (best.source(), rib.stamp_of(rib.sources.peer(best.source())));
+        }
+        let Some(&(stamp, decision)) = self.memo.array.get(best.attrs.index()) else {
+            return false;
+        };
+        if stamp != source.1 || stamp == 0 {
+            return false;
+        }
+        if decision == NOT_EXPORTED {
+            // A reset record: drop the old bit (nothing was counted for it).
+            slot.set_out(self.bit, false);
+            return true;
+        }
+        slot.set_out(self.bit, true);
+        self.count += 1;
+        self.entries.push((decision, entry.1, entry.2));
+        self.nlri_octets += 1 + usize::from(entry.2).div_ceil(8);
+        true
+    }
+
     /// Offers one prefix with its current best path; `slot` is the prefix's value and
     /// `row` its row in the table (`None`: not in the table, so no group has it
     /// advertised).
@@ -1880,10 +1917,24 @@ fn full_walk<P: Pfx>(rib: &Rib, tables: &mut Tables, ex: &mut Exporter) {
         ex.builder_meta.reserve(more);
     }
     let mut run: Vec<P> = Vec::new();
+    // What `offer_known` needs: a fresh full pass, the group's bit, no cap, the memo.
+    let known = ex.fresh
+        && ex.bit != 0
+        && ex.key.max_export.is_none()
+        && ex.memo_ok
+        && !ex.memo.array.is_empty();
+    let mut source = (u32::MAX, 0);
     for (row, prefix, slot) in map.rows_mut() {
         let best = tbl::best(lists.get(slot));
         let before = ex.entries.len();
-        ex.offer(rib, &mut shared, prefix.into(), best, Some(&mut *slot), row);
+        let net: IpNet = prefix.into();
+        let entry = match net {
+            IpNet::V4(p) => (0, u32::from(p.addr()), p.prefix_len()),
+            IpNet::V6(p) => (0, row, p.prefix_len()),
+        };
+        if !(known && ex.offer_known(rib, best, slot, entry, &mut source)) {
+            ex.offer(rib, &mut shared, net, best, Some(&mut *slot), row);
+        }
         if ex.entries.len() > before {
             ex.stream_step(prefix, &mut run);
         }

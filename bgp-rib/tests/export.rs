@@ -621,8 +621,9 @@ fn announced_paths(ups: &[UpdateRef]) -> std::collections::BTreeMap<ipnet::IpNet
 #[test]
 fn full_passes_that_encode_while_walking_send_the_same_routes() {
     // A table loaded set by set: each set's prefixes sit in consecutive rows, so the
-    // group's second full pass encodes during the walk.
+    // group's second full pass encodes during the walk. Every tenth set is NO_EXPORT.
     const SETS: u32 = 3000;
+    let sent = |i: u32| i % 10 != 3;
     let mut rib = Rib::new(RibConfig::new(LOCAL_AS, v4("192.0.2.1")));
     let a = peer(&mut rib, 1, 65010);
     let sink = ebgp_sink(&mut rib);
@@ -631,22 +632,27 @@ fn full_passes_that_encode_while_walking_send_the_same_routes() {
         nlri(&format!("10.{}.{}.0/24", x >> 8, x & 0xff))
     };
     for i in 0..SETS {
-        let attrs = A::path(&[65010, i]).build();
-        rib.announce(a, nh(1), &attrs, [net(i, 0), net(i, 1)])
+        let mut attrs = A::path(&[65010, i]);
+        if !sent(i) {
+            attrs = attrs.community(Community::NO_EXPORT);
+        }
+        rib.announce(a, nh(1), &attrs.build(), [net(i, 0), net(i, 1)])
             .unwrap();
     }
     let mut expected = std::collections::BTreeMap::new();
-    for i in 0..SETS {
+    for i in (0..SETS).filter(|&i| sent(i)) {
         for k in 0..2 {
             expected.insert(net(i, k).prefix, vec![LOCAL_AS, 65010, i]);
         }
     }
+    let exported = expected.len();
     let (first, u) = full(&mut rib, sink);
-    assert_eq!(first.message_count, SETS as usize, "one UPDATE per set");
+    assert_eq!(first.message_count, exported / 2, "one UPDATE per set");
     assert_eq!(announced_paths(&u), expected);
     let (second, _) = full(&mut rib, sink);
     assert_eq!(second.messages, first.messages);
     assert_eq!(second.announced, first.announced);
+    assert_eq!(rib.advertised(sink).len(), exported);
 
     // The first prefix moves to the last set: that set's prefixes are no longer one
     // run in row order (first row, then the last two).
@@ -655,15 +661,16 @@ fn full_passes_that_encode_while_walking_send_the_same_routes() {
         .unwrap();
     expected.insert(net(0, 0).prefix, vec![LOCAL_AS, 65010, last]);
     let (third, u) = full(&mut rib, sink);
-    assert_eq!(third.announced, 2 * SETS as usize);
+    assert_eq!(third.announced, exported);
     assert_eq!(announced_paths(&u), expected);
     assert_eq!(
         third.message_count,
-        SETS as usize + 1,
+        exported / 2 + 1,
         "the set met again after its run takes one more UPDATE"
     );
     // The next full pass groups first again: one UPDATE per set.
     let (fourth, u) = full(&mut rib, sink);
-    assert_eq!(fourth.message_count, SETS as usize);
+    assert_eq!(fourth.message_count, exported / 2);
     assert_eq!(announced_paths(&u), expected);
+    assert_eq!(rib.advertised(sink).len(), exported);
 }
