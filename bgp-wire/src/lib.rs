@@ -20,7 +20,8 @@
 //! * NOTIFICATION ([`Notification`]) with every registered code and subcode and RFC 9003
 //!   shutdown communications; KEEPALIVE; ROUTE-REFRESH with BoRR/EoRR ([`RouteRefresh`]).
 //! * [`UpdateBuilder`] packs prefixes sharing one attribute set into as few messages as the
-//!   session's maximum size allows.
+//!   session's maximum size allows; [`PackedBuilders`] keeps many of them compactly (an
+//!   update group's builder per attribute set of a whole table).
 //!
 //! # Invariants
 //!
