@@ -254,6 +254,17 @@ fn main() {
             b.iter(|| black_box(rib.export_full(group, Family::IPV4_UNICAST).unwrap()))
         });
         g.finish();
+        // Counting best paths per peer (a metrics scrape): the row scan against the
+        // prefix-ordered listing.
+        let mut g = c.benchmark_group("scan");
+        g.throughput(Throughput::Elements(PREFIXES as u64));
+        g.bench_function("best_path_counts", |b| {
+            b.iter(|| black_box(rib.best_path_counts()))
+        });
+        g.bench_function("best_v4_listing_count", |b| {
+            b.iter(|| black_box(rib.best_v4().filter(|r| r.peer == peers[0]).count()))
+        });
+        g.finish();
     }
     c.final_summary();
 }

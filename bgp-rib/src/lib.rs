@@ -142,7 +142,7 @@ pub use local::{LocalRoute, OriginCondition};
 pub use peer::{MaxPrefix, MaxPrefixAction, PeerConfig, PeerId, PeerKind};
 pub use policy::Policy;
 pub use rib::{
-    AllReachable, Change, ChangeKind, NextHopResolver, Rib, RibConfig, RibError, Route,
+    AllReachable, BestCounts, Change, ChangeKind, NextHopResolver, Rib, RibConfig, RibError, Route,
     UpdateOutcome,
 };
 pub use tunnel::{StandbyExport, TunnelMode, TunnelPair};

@@ -160,6 +160,15 @@ pub struct Route<'a> {
     pub stale: bool,
 }
 
+/// Best paths from one peer ([`Rib::best_path_counts`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BestCounts {
+    /// Prefixes whose best path came from the peer.
+    pub best: usize,
+    /// Of those, the paths kept stale through the peer's restart.
+    pub stale: usize,
+}
+
 /// A prefix type the RIB keeps a table for.
 pub(crate) trait Pfx: tbl::PrefixKey + Ord + Default + Into<IpNet> + fmt::Debug {
     #[allow(dead_code)]
@@ -1227,6 +1236,31 @@ impl Rib {
             .v6
             .iter()
             .filter_map(|(p, l)| self.route(IpNet::V6(p), tbl::best(self.tables.lists.get(l))?))
+    }
+
+    /// Best paths per peer over both families, and how many of them are stale (kept
+    /// from a restarting peer, RFC 4724): one pass over the rows in no particular order,
+    /// without the sort [`Rib::best_v4`] makes for a listing, for counters such as a
+    /// daemon's metrics. Peers with at least one best path, by [`PeerId`]; locally
+    /// originated routes count under [`PeerId::LOCAL`].
+    pub fn best_path_counts(&self) -> Vec<(PeerId, BestCounts)> {
+        let mut counts = vec![BestCounts::default(); self.peers.len()];
+        let t = &self.tables;
+        for slot in t.v4.values().chain(t.v6.values()) {
+            let Some(best) = tbl::best(t.lists.get(slot)) else {
+                continue;
+            };
+            if let Some(c) = counts.get_mut(self.sources.peer(best.source()).index()) {
+                c.best += 1;
+                c.stale += usize::from(best.is_stale());
+            }
+        }
+        counts
+            .into_iter()
+            .enumerate()
+            .filter(|(_, c)| c.best > 0)
+            .map(|(i, c)| (PeerId(i as u16), c))
+            .collect()
     }
 
     /// Number of prefixes with at least one path (IPv4, IPv6).

@@ -235,6 +235,11 @@ impl<P: Copy + Default> Rows<P> {
         move |&(i, eh)| eh == h && self.get(i).is_some_and(|r| r.prefix == prefix)
     }
 
+    fn iter(&self) -> impl Iterator<Item = &Row<P>> + '_ {
+        let used = self.used as usize;
+        self.chunks.iter().flat_map(|c| c.iter()).take(used)
+    }
+
     fn iter_mut(&mut self) -> impl Iterator<Item = &mut Row<P>> + '_ {
         let used = self.used as usize;
         self.chunks.iter_mut().flat_map(|c| c.iter_mut()).take(used)
@@ -457,6 +462,14 @@ impl<P: PrefixKey + Ord + Default> PrefixTable<P> {
             .zip(0u32..)
             .filter(|(r, _)| !r.slot.is_vacant())
             .map(|(r, i)| (i, r.prefix, &mut r.slot))
+    }
+
+    /// Every value, in row order (no particular prefix order; no sort).
+    pub(crate) fn values(&self) -> impl Iterator<Item = &Slot> + '_ {
+        self.rows
+            .iter()
+            .filter(|r| !r.slot.is_vacant())
+            .map(|r| &r.slot)
     }
 
     /// The prefix in row `row`, if the row holds one.

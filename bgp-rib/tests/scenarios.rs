@@ -11,8 +11,8 @@
 mod common;
 
 use bgp_rib::{
-    ChangeKind, LocalRoute, LostAt, OriginCondition, PathStatus, PeerConfig, PeerId, Rib,
-    RibConfig, StandbyExport, TunnelMode, TunnelPair,
+    BestCounts, ChangeKind, LocalRoute, LostAt, OriginCondition, PathStatus, PeerConfig, PeerId,
+    Rib, RibConfig, StandbyExport, TunnelMode, TunnelPair,
 };
 use bgp_wire::{Family, Message, SessionParams, decode};
 use common::*;
@@ -210,6 +210,65 @@ fn graceful_restart_keeps_stale_paths_until_end_of_rib() {
     assert_eq!(ch.len(), 1);
     assert_eq!(ch[0].prefix, p("10.2.0.0/16"));
     assert_eq!(ch[0].kind, ChangeKind::Withdrawn);
+}
+
+/// Best paths per peer (and stale ones) counted from the prefix-ordered listing.
+fn counts_from_listing(rib: &Rib) -> Vec<(PeerId, BestCounts)> {
+    let mut m = std::collections::BTreeMap::<PeerId, BestCounts>::new();
+    for r in rib.best_v4().chain(rib.best_v6()) {
+        let c = m.entry(r.peer).or_default();
+        c.best += 1;
+        c.stale += usize::from(r.stale);
+    }
+    m.into_iter().collect()
+}
+
+#[test]
+fn best_path_counts_agree_with_the_listing() {
+    let mut rib = rib();
+    let a = peer(&mut rib, 1, 65001);
+    let b = peer(&mut rib, 2, 65002);
+    let two = [nlri("10.1.0.0/16"), nlri("10.2.0.0/16")];
+    rib.announce(a, nh(1), &A::path(&[65001]).build(), two)
+        .unwrap();
+    // b's path to 10.2/16 is longer and loses; 10.3/16 and the IPv6 prefix are b's alone.
+    rib.announce(
+        b,
+        nh(2),
+        &A::path(&[65002, 7]).build(),
+        [nlri("10.2.0.0/16")],
+    )
+    .unwrap();
+    rib.announce(b, nh(2), &A::path(&[65002]).build(), [nlri("10.3.0.0/16")])
+        .unwrap();
+    let v6_nh = bgp_rib::NextHopAddr::V6 {
+        global: "2001:db8::2".parse().unwrap(),
+        link_local: None,
+    };
+    rib.announce(
+        b,
+        v6_nh,
+        &A::path(&[65002]).build(),
+        [nlri("2001:db8::/32")],
+    )
+    .unwrap();
+    rib.originate(LocalRoute::new(p("100.104.0.0/16")));
+    let counts = rib.best_path_counts();
+    let c = |best, stale| BestCounts { best, stale };
+    assert_eq!(
+        counts,
+        [(PeerId::LOCAL, c(1, 0)), (a, c(2, 0)), (b, c(2, 0))]
+    );
+    assert_eq!(counts, counts_from_listing(&rib));
+    // a restarts: its paths stay best, stale.
+    rib.peer_down_graceful(a).unwrap();
+    let counts = rib.best_path_counts();
+    assert_eq!(counts[1], (a, c(2, 2)));
+    assert_eq!(counts, counts_from_listing(&rib));
+    rib.restart_timer_expired(a).unwrap();
+    let counts = rib.best_path_counts();
+    assert_eq!(counts, [(PeerId::LOCAL, c(1, 0)), (b, c(3, 0))]);
+    assert_eq!(counts, counts_from_listing(&rib));
 }
 
 #[test]
