@@ -1471,32 +1471,28 @@ impl Core {
         }
     }
 
-    /// Best routes per peer. A scan of the Loc-RIB (tens of milliseconds for a full table),
-    /// done per metrics scrape rather than kept up to date on every change.
+    /// Best routes per peer. A scan of the Loc-RIB's rows (a few milliseconds for a full
+    /// table), done per metrics scrape rather than kept up to date on every change.
     fn best_per_peer(&self) -> BTreeMap<IpAddr, usize> {
-        let mut counts: HashMap<PeerId, usize> = HashMap::new();
-        for r in self.rib.best_v4().chain(self.rib.best_v6()) {
-            *counts.entry(r.peer).or_default() += 1;
-        }
-        counts
+        self.rib
+            .best_path_counts()
             .into_iter()
-            .filter_map(|(id, n)| self.by_rib_id.get(&id).map(|a| (*a, n)))
+            .filter_map(|(id, c)| self.by_rib_id.get(&id).map(|a| (*a, c.best)))
             .collect()
     }
 
     /// Stale best routes of each peer whose restart we are helping through: a scan of the
-    /// Loc-RIB, done only while a restart is in progress.
+    /// Loc-RIB's rows, done only while a restart is in progress.
     fn stale_best(&self) -> HashMap<PeerId, usize> {
-        let mut counts: HashMap<PeerId, usize> = HashMap::new();
         if self.peers.values().all(|p| p.helper.restart().is_none()) {
-            return counts;
+            return HashMap::new();
         }
-        for r in self.rib.best_v4().chain(self.rib.best_v6()) {
-            if r.stale {
-                *counts.entry(r.peer).or_default() += 1;
-            }
-        }
-        counts
+        self.rib
+            .best_path_counts()
+            .into_iter()
+            .filter(|(_, c)| c.stale > 0)
+            .map(|(id, c)| (id, c.stale))
+            .collect()
     }
 
     fn neighbors(&self, now: Instant) -> Vec<NeighborInfo> {
