@@ -660,9 +660,10 @@ impl Lists {
         if n <= POOLED_MAX {
             if let Some(p) = n.checked_sub(2).and_then(|p| self.pools.get_mut(p)) {
                 p.release(i);
-            }
-            if self.pools.iter().all(|p| p.live == 0) {
-                self.pools = Vec::new();
+                // The other pools are looked at only when this one has emptied.
+                if p.live == 0 && self.pools.iter().all(|p| p.live == 0) {
+                    self.pools = Vec::new();
+                }
             }
         } else {
             if let Some(b) = self.big.get_mut(i as usize) {
