@@ -440,6 +440,14 @@ impl Stream {
 /// whole, so that encoding does not read the table's rows a second time.
 type Entry = (u32, u32, u8);
 
+/// The [`Entry`] of `prefix`, at `row`, for `builder`.
+fn entry_of(builder: u32, prefix: IpNet, row: u32) -> Entry {
+    match prefix {
+        IpNet::V4(p) => (builder, u32::from(p.addr()), p.prefix_len()),
+        IpNet::V6(p) => (builder, row, p.prefix_len()),
+    }
+}
+
 /// Smallest pass that uses the array memo.
 const MEMO_ARRAY_PASS: usize = 4096;
 
@@ -671,10 +679,7 @@ impl Exporter {
             }
             self.set_advertised(prefix, slot, true);
         }
-        self.entries.push(match prefix {
-            IpNet::V4(p) => (builder, u32::from(p.addr()), p.prefix_len()),
-            IpNet::V6(p) => (builder, row, p.prefix_len()),
-        });
+        self.entries.push(entry_of(builder, prefix, row));
         self.nlri_octets += 1 + usize::from(prefix.prefix_len()).div_ceil(8);
     }
 
@@ -1916,7 +1921,10 @@ fn full_walk<P: Pfx>(rib: &Rib, tables: &mut Tables, ex: &mut Exporter) {
     let (map, lists, tombs) = P::split_tombs(tables);
     let mut gone: Vec<P> = Vec::new();
     let mut shared = SharedBuilders::default();
-    ex.entries.reserve(map.len());
+    // A streaming pass holds one run's entries at a time.
+    if ex.stream.is_none() {
+        ex.entries.reserve(map.len());
+    }
     if map.len() >= MEMO_ARRAY_PASS {
         // About one builder per live set: grown once rather than by doubling.
         let more = rib.attrs.len().saturating_sub(ex.packed.len());
@@ -1935,11 +1943,7 @@ fn full_walk<P: Pfx>(rib: &Rib, tables: &mut Tables, ex: &mut Exporter) {
         let best = tbl::best(lists.get(slot));
         let before = ex.entries.len();
         let net: IpNet = prefix.into();
-        let entry = match net {
-            IpNet::V4(p) => (0, u32::from(p.addr()), p.prefix_len()),
-            IpNet::V6(p) => (0, row, p.prefix_len()),
-        };
-        if !(known && ex.offer_known(rib, best, slot, entry, &mut source)) {
+        if !(known && ex.offer_known(rib, best, slot, entry_of(0, net, row), &mut source)) {
             ex.offer(rib, &mut shared, net, best, Some(&mut *slot), row);
         }
         if ex.entries.len() > before {

@@ -667,6 +667,9 @@ fn packed_builders_encode_as_the_builders_they_were_made_from() {
             .collect();
         let ids: Vec<u32> = builders.iter().map(|b| packed.push(b).unwrap()).collect();
         assert_eq!(packed.len(), builders.len());
+        let attr_octets: usize = builders.iter().map(|b| b.attribute_bytes().len()).sum();
+        assert!(packed.heap_bytes() >= attr_octets + 12 * builders.len());
+        assert!(packed.heap_bytes() < 2 * attr_octets + 64 * builders.len());
         for (b, &i) in builders.iter().zip(&ids).step_by(97) {
             let p = packed.get(i).unwrap();
             assert_eq!(p.attribute_bytes(), &b.attribute_bytes()[..]);
