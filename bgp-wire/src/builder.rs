@@ -6,7 +6,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use crate::attributes::{Aggregator, AttrFlags, AttrValue, Attribute, NextHop};
 use crate::error::EncodeError;
 use crate::header::{self, HEADER_LEN};
-use crate::nlri::{self, Nlri};
+use crate::nlri::{self, Nlri, NlriBuf};
 use crate::session::SessionParams;
 use crate::types::{AS_TRANS, Afi, AttrType, Family, MessageType};
 
@@ -279,6 +279,15 @@ impl UpdateBuilder {
         self.parts().encode(nlri, out)
     }
 
+    /// [`UpdateBuilder::encode`] for entries already in wire form: the same messages
+    /// for the same entries, each message's NLRI taken in one copy.
+    ///
+    /// Fails with [`EncodeError::PrefixFamilyMismatch`] when `nlri` was made for another
+    /// family or ADD-PATH setting.
+    pub fn encode_buf(&self, nlri: &NlriBuf, out: &mut BytesMut) -> Result<usize, EncodeError> {
+        self.parts().encode_buf(nlri, out)
+    }
+
     fn parts(&self) -> Parts<'_> {
         Parts {
             params: &self.params,
@@ -323,21 +332,7 @@ impl Parts<'_> {
     ) -> Result<usize, EncodeError> {
         let max = self.params.max_message_len();
         let add_path = self.params.add_path_send.contains(self.family);
-        // Octets every message needs before its first prefix.
-        let fixed = HEADER_LEN
-            + 4
-            + self.attrs.len()
-            + match &self.mode {
-                Mode::Classic | Mode::ClassicWithdraw => 0,
-                Mode::MpReach(nh) => 4 + 5 + nh.encoded_len(),
-                Mode::MpUnreach => 4 + 3,
-            };
-        // Octets appended when a message is finished (after its last prefix).
-        let tail = match &self.mode {
-            Mode::Classic | Mode::MpUnreach => 0,
-            Mode::ClassicWithdraw => 2,
-            Mode::MpReach(_) => self.attrs.len(),
-        };
+        let (fixed, tail) = self.frame();
         let mut open: Option<Open> = None;
         let mut count = 0;
         for n in nlri {
@@ -362,6 +357,69 @@ impl Parts<'_> {
         }
         if let Some(o) = open {
             self.finish(out, &o);
+        }
+        Ok(count)
+    }
+
+    /// Octets every message needs before its first prefix, and octets appended when a
+    /// message is finished (after its last prefix).
+    fn frame(&self) -> (usize, usize) {
+        let fixed = HEADER_LEN
+            + 4
+            + self.attrs.len()
+            + match &self.mode {
+                Mode::Classic | Mode::ClassicWithdraw => 0,
+                Mode::MpReach(nh) => 4 + 5 + nh.encoded_len(),
+                Mode::MpUnreach => 4 + 3,
+            };
+        let tail = match &self.mode {
+            Mode::Classic | Mode::MpUnreach => 0,
+            Mode::ClassicWithdraw => 2,
+            Mode::MpReach(_) => self.attrs.len(),
+        };
+        (fixed, tail)
+    }
+
+    /// [`Parts::encode`] for entries already in wire form: each message takes its NLRI
+    /// in one copy, and the entries are read one by one only where a message fills up.
+    fn encode_buf(&self, nlri: &NlriBuf, out: &mut BytesMut) -> Result<usize, EncodeError> {
+        if nlri.family() != self.family
+            || nlri.add_path() != self.params.add_path_send.contains(self.family)
+        {
+            return Err(EncodeError::PrefixFamilyMismatch(self.family));
+        }
+        let max = self.params.max_message_len();
+        let (fixed, tail) = self.frame();
+        let bytes = nlri.as_bytes();
+        let mut at = 0;
+        let mut count = 0;
+        while at < bytes.len() {
+            let o = self.start(out, fixed);
+            let room = max.saturating_sub(out.len() - o.start + tail);
+            let end = if bytes.len() - at <= room {
+                bytes.len()
+            } else {
+                let mut end = at;
+                while let Some(n) = nlri.entry_len_at(end) {
+                    if end + n - at > room {
+                        break;
+                    }
+                    end += n;
+                }
+                end
+            };
+            let Some(part) = bytes.get(at..end).filter(|p| !p.is_empty()) else {
+                // Not even the first entry fits in a message of its own.
+                out.truncate(o.start);
+                return Err(EncodeError::MessageTooLarge {
+                    needed: fixed + nlri.entry_len_at(at).unwrap_or(0),
+                    max,
+                });
+            };
+            out.extend_from_slice(part);
+            self.finish(out, &o);
+            count += 1;
+            at = end;
         }
         Ok(count)
     }
@@ -629,6 +687,11 @@ impl PackedBuilder<'_> {
         out: &mut BytesMut,
     ) -> Result<usize, EncodeError> {
         self.parts.encode(nlri, out)
+    }
+
+    /// As [`UpdateBuilder::encode_buf`].
+    pub fn encode_buf(&self, nlri: &NlriBuf, out: &mut BytesMut) -> Result<usize, EncodeError> {
+        self.parts.encode_buf(nlri, out)
     }
 
     /// As [`UpdateBuilder::attribute_bytes`].

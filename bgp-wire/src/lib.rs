@@ -116,7 +116,7 @@ pub use builder::{PackedBuilder, PackedBuilders, UpdateBuilder, rewrite_next_hop
 pub use error::{AttributeError, AttributeErrorKind, EncodeError, Error, ErrorAction};
 pub use header::{HEADER_LEN, MAX_EXTENDED_MESSAGE_LEN, MAX_MESSAGE_LEN, frame_len};
 pub use message::{Message, decode, keepalive};
-pub use nlri::{Nlri, NlriIter};
+pub use nlri::{Nlri, NlriBuf, NlriIter};
 pub use notification::{ErrorCode, Notification};
 pub use open::{AddPathMode, Capability, GracefulRestart, Open, Role};
 pub use route_refresh::{RefreshSubtype, RouteRefresh};

@@ -253,6 +253,150 @@ pub(crate) fn encode_one(
     Ok(())
 }
 
+/// NLRI entries of one family already in wire form, for one session's ADD-PATH setting:
+/// what an encoder that walks a table appends per prefix, so that the messages are then
+/// cut from it in a few copies ([`crate::UpdateBuilder::encode_buf`],
+/// [`crate::PackedBuilder::encode_buf`]) instead of one entry at a time.
+///
+/// Only whole entries of the buffer's family go in, so the buffer is always well formed.
+///
+/// ```
+/// use bgp_wire::{Family, Nlri, NlriBuf, SessionParams};
+///
+/// let session = SessionParams::default();
+/// let mut buf = NlriBuf::new(&session, Family::IPV4_UNICAST);
+/// buf.push(Nlri::new("203.0.113.0/24".parse().unwrap())).unwrap();
+/// buf.push(Nlri::new("10.0.0.0/8".parse().unwrap())).unwrap();
+/// assert_eq!(buf.as_bytes(), &[24, 203, 0, 113, 8, 10]);
+/// assert_eq!(buf.len(), 2);
+/// // An IPv6 prefix is not of the buffer's family.
+/// assert!(buf.push(Nlri::new("2001:db8::/32".parse().unwrap())).is_err());
+/// ```
+#[derive(Clone, Debug)]
+pub struct NlriBuf {
+    bytes: Vec<u8>,
+    family: Family,
+    add_path: bool,
+    count: usize,
+}
+
+impl NlriBuf {
+    /// An empty buffer for `family` on a session with `params` (path identifiers are
+    /// written when the session sends them for the family).
+    pub fn new(params: &crate::SessionParams, family: Family) -> NlriBuf {
+        NlriBuf {
+            bytes: Vec::new(),
+            family,
+            add_path: params.add_path_send.contains(family),
+            count: 0,
+        }
+    }
+
+    /// Appends one entry; its path identifier is written as for
+    /// [`crate::UpdateBuilder::encode`] (0 when it has none, dropped when the session
+    /// sends none).
+    #[inline]
+    pub fn push(&mut self, nlri: Nlri) -> Result<(), EncodeError> {
+        match nlri.prefix {
+            IpNet::V4(p) => self.put_v4(p, nlri.path_id),
+            IpNet::V6(p) => self.put_v6(p, nlri.path_id),
+        }
+    }
+
+    /// Appends an IPv4 prefix without path identifier (0 when the session sends them):
+    /// [`NlriBuf::push`] for a walk that holds its prefixes as `Ipv4Net`.
+    #[inline]
+    pub fn push_v4(&mut self, prefix: Ipv4Net) -> Result<(), EncodeError> {
+        self.put_v4(prefix, None)
+    }
+
+    /// Appends an IPv6 prefix without path identifier (0 when the session sends them).
+    #[inline]
+    pub fn push_v6(&mut self, prefix: Ipv6Net) -> Result<(), EncodeError> {
+        self.put_v6(prefix, None)
+    }
+
+    #[inline]
+    fn put_v4(&mut self, p: Ipv4Net, path_id: Option<u32>) -> Result<(), EncodeError> {
+        if self.family.afi != Afi::IPV4 {
+            return Err(EncodeError::PrefixFamilyMismatch(self.family));
+        }
+        self.put_id(path_id);
+        // As in `encode_one`: one copy of fixed size, then the unused octets cut off.
+        let len = p.prefix_len();
+        let [a, b, c, d] = p.network().octets();
+        self.bytes.extend_from_slice(&[len, a, b, c, d]);
+        let n = usize::from(len).div_ceil(8);
+        self.bytes.truncate(self.bytes.len() - (4 - n.min(4)));
+        self.count += 1;
+        Ok(())
+    }
+
+    #[inline]
+    fn put_v6(&mut self, p: Ipv6Net, path_id: Option<u32>) -> Result<(), EncodeError> {
+        if self.family.afi != Afi::IPV6 {
+            return Err(EncodeError::PrefixFamilyMismatch(self.family));
+        }
+        self.put_id(path_id);
+        let len = p.prefix_len();
+        let mut field = [len; 17];
+        if let Some(rest) = field.get_mut(1..) {
+            rest.copy_from_slice(&p.network().octets());
+        }
+        self.bytes.extend_from_slice(&field);
+        let n = usize::from(len).div_ceil(8);
+        self.bytes.truncate(self.bytes.len() - (16 - n.min(16)));
+        self.count += 1;
+        Ok(())
+    }
+
+    #[inline]
+    fn put_id(&mut self, path_id: Option<u32>) {
+        if self.add_path {
+            self.bytes
+                .extend_from_slice(&path_id.unwrap_or(0).to_be_bytes());
+        }
+    }
+
+    /// Entries held.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Whether no entry is held.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The entries, in wire form.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The family of the entries.
+    pub fn family(&self) -> Family {
+        self.family
+    }
+
+    /// Whether the entries carry path identifiers.
+    pub fn add_path(&self) -> bool {
+        self.add_path
+    }
+
+    /// Drops every entry (the buffer keeps its capacity).
+    pub fn clear(&mut self) {
+        self.bytes.clear();
+        self.count = 0;
+    }
+
+    /// Octets the entry starting at `at` takes (`None` past the end).
+    pub(crate) fn entry_len_at(&self, at: usize) -> Option<usize> {
+        let id = if self.add_path { 4 } else { 0 };
+        let len = *self.bytes.get(at + id)?;
+        Some(id + 1 + usize::from(len).div_ceil(8))
+    }
+}
+
 /// Octets an entry takes for this session.
 pub(crate) fn wire_len(nlri: &Nlri, add_path: bool) -> usize {
     (if add_path { 4 } else { 0 }) + 1 + usize::from(nlri.prefix.prefix_len()).div_ceil(8)

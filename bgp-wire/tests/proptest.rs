@@ -309,6 +309,74 @@ fn capability() -> impl Strategy<Value = Capability> {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
+    /// Entries in wire form give byte for byte the messages of the entries themselves,
+    /// announcements and withdrawals, classic and MP, with or without ADD-PATH and
+    /// extended messages; entries of another family are refused.
+    #[test]
+    fn buffered_nlri_encode_as_the_entries(
+        p in params(),
+        v6 in any::<bool>(),
+        withdraw in any::<bool>(),
+        long_path in 0usize..600,
+        seed in prop::collection::vec((any::<u128>(), 0u8..=128, any::<u32>(), any::<bool>()), 0..3000),
+    ) {
+        let family = if v6 { Family::IPV6_UNICAST } else { Family::IPV4_UNICAST };
+        let nlri: Vec<Nlri> = seed
+            .iter()
+            .map(|&(a, len, id, with_id)| {
+                let prefix = if v6 {
+                    IpNet::V6(Ipv6Net::new(Ipv6Addr::from(a), len).unwrap().trunc())
+                } else {
+                    IpNet::V4(Ipv4Net::new(Ipv4Addr::from(a as u32), len % 33).unwrap().trunc())
+                };
+                if with_id { Nlri::with_path_id(prefix, id) } else { Nlri::new(prefix) }
+            })
+            .collect();
+        let builder = if withdraw {
+            bgp_wire::UpdateBuilder::withdraw(&p, family)
+        } else {
+            let nh = if v6 {
+                NextHop::V6 { global: "2001:db8::1".parse().unwrap(), link_local: None }
+            } else {
+                NextHop::V4(Ipv4Addr::new(192, 0, 2, 1))
+            };
+            // A long AS_PATH leaves less room for the NLRI of each message.
+            let path = AsPath {
+                segments: vec![Segment {
+                    kind: SegmentType::Sequence,
+                    asns: (0..long_path as u32).map(|i| 64512 + i).collect(),
+                }],
+            };
+            let attrs = vec![
+                Attribute::new(AttrValue::Origin(Origin::Igp)),
+                Attribute::new(AttrValue::AsPath(path)),
+            ];
+            bgp_wire::UpdateBuilder::announce(&p, family, nh, &attrs).unwrap()
+        };
+        let mut buf = bgp_wire::NlriBuf::new(&p, family);
+        for n in &nlri {
+            buf.push(*n).unwrap();
+        }
+        prop_assert_eq!(buf.len(), nlri.len());
+        let (mut one, mut two) = (bytes::BytesMut::new(), bytes::BytesMut::new());
+        let a = builder.encode(nlri.iter().copied(), &mut one);
+        let b = builder.encode_buf(&buf, &mut two);
+        prop_assert_eq!(&a, &b);
+        prop_assert_eq!(one, two);
+        let other = if v6 { "10.0.0.0/8" } else { "2001:db8::/32" };
+        prop_assert!(buf.push(Nlri::new(other.parse().unwrap())).is_err());
+        prop_assert_eq!(buf.len(), nlri.len());
+        // A buffer made for another ADD-PATH setting is refused.
+        let mut flipped = p;
+        flipped.add_path_send = if p.add_path_send.contains(family) {
+            FamilySet::EMPTY
+        } else {
+            [family].into_iter().collect()
+        };
+        let wrong = bgp_wire::NlriBuf::new(&flipped, family);
+        prop_assert!(builder.encode_buf(&wrong, &mut bytes::BytesMut::new()).is_err());
+    }
+
     #[test]
     fn update_round_trips((p, u) in params().prop_flat_map(|p| (Just(p), update(p)))) {
         let bytes = match u.encode(&p) {
