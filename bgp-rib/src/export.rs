@@ -45,7 +45,7 @@ use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
 use bgp_wire::{
-    AttrFlags, AttrType, AttrValue, Attribute, EncodeError, Family, FamilySet, Nlri,
+    AttrFlags, AttrType, AttrValue, Attribute, EncodeError, Family, FamilySet, Nlri, NlriBuf,
     PackedBuilders, SessionParams, UpdateBuilder, rewrite_next_hops,
 };
 use bytes::{Bytes, BytesMut};
@@ -399,9 +399,10 @@ struct Stream {
     /// Builders whose run is over, by index.
     seen: Vec<u64>,
     active: bool,
+    /// The builder of the run being collected.
+    current: Option<u32>,
     announced: usize,
     messages: usize,
-    nlri_octets: usize,
 }
 
 impl Stream {
@@ -410,9 +411,9 @@ impl Stream {
             out: BytesMut::with_capacity(expected + expected / 16 + 4096),
             seen: Vec::new(),
             active: true,
+            current: None,
             announced: 0,
             messages: 0,
-            nlri_octets: 0,
         }
     }
 
@@ -598,44 +599,37 @@ impl Exporter {
 
     /// [`Exporter::offer`] for a full pass of a group with a bit in the rows and no cap,
     /// when the memo has the decision: what a full table's pass does a million times, in
-    /// a few loads. `source`: the last path source seen and its peer's stamp. `false`:
-    /// not handled, offer it.
+    /// a few loads. `source`: the last path source seen and its peer's stamp. `None`: not
+    /// handled, offer it.
     #[inline]
     fn offer_known(
         &mut self,
         rib: &Rib,
         best: Option<Path>,
         slot: &mut Slot,
-        entry: Entry,
         source: &mut (u32, u32),
-    ) -> bool {
-        let Some(best) = best else {
-            return false;
-        };
+    ) -> Option<Option<u32>> {
+        let best = best?;
         if best.source() != source.0 {
             *source = (best.source(), rib.stamp_of(rib.sources.peer(best.source())));
         }
-        let Some(&(stamp, decision)) = self.memo.array.get(best.attrs.index()) else {
-            return false;
-        };
+        let &(stamp, decision) = self.memo.array.get(best.attrs.index())?;
         if stamp != source.1 || stamp == 0 {
-            return false;
+            return None;
         }
         if decision == NOT_EXPORTED {
             // A reset record: drop the old bit (nothing was counted for it).
             slot.set_out(self.bit, false);
-            return true;
+            return Some(None);
         }
         slot.set_out(self.bit, true);
         self.count += 1;
-        self.entries.push((decision, entry.1, entry.2));
-        self.nlri_octets += 1 + usize::from(entry.2).div_ceil(8);
-        true
+        Some(Some(decision))
     }
 
-    /// Offers one prefix with its current best path; `slot` is the prefix's value and
-    /// `row` its row in the table (`None`: not in the table, so no group has it
-    /// advertised).
+    /// Offers one prefix with its current best path; `slot` is the prefix's value (`None`:
+    /// not in the table, so no group has it advertised). Returns the builder to announce
+    /// the prefix with ([`Exporter::push_entry`]), if it is to be announced.
     fn offer(
         &mut self,
         rib: &Rib,
@@ -643,8 +637,7 @@ impl Exporter {
         prefix: IpNet,
         best: Option<Path>,
         mut slot: Option<&mut Slot>,
-        row: u32,
-    ) {
+    ) -> Option<u32> {
         let builder = match best {
             None => None,
             Some(b) => self.decide_memo(rib, shared, prefix, b),
@@ -660,7 +653,7 @@ impl Exporter {
                     s.set_out(self.bit, false);
                 }
             }
-            return;
+            return None;
         };
         if !was {
             if self
@@ -675,65 +668,86 @@ impl Exporter {
                 {
                     s.set_out(self.bit, false);
                 }
-                return;
+                return None;
             }
             self.set_advertised(prefix, slot, true);
         }
+        Some(builder)
+    }
+
+    /// Queues `prefix` (at `row`) for announcement with `builder`.
+    fn push_entry(&mut self, builder: u32, prefix: IpNet, row: u32) {
         self.entries.push(entry_of(builder, prefix, row));
         self.nlri_octets += 1 + usize::from(prefix.prefix_len()).div_ceil(8);
     }
 
-    /// In a streaming full pass, after an offer added an entry for `prefix`: when the
-    /// entry starts another builder's run, encodes the run before it (`run`: its
-    /// prefixes) and drops its entries; stops streaming when the builder's run was over
-    /// already (or is a policy-modified one).
-    fn stream_step<P: Pfx>(&mut self, prefix: P, run: &mut Vec<P>) {
+    /// In a full pass, `prefix` (at `row`) is to be announced with `builder`: streamed,
+    /// when the pass streams, into the run being collected (`run`), the run before being
+    /// encoded when `builder` starts another; queued otherwise. Streaming stops when a
+    /// builder's run was over already (or it is a policy-modified one): from there on
+    /// the prefixes are queued and grouped in [`Exporter::finish`].
+    fn add<P: Pfx>(&mut self, builder: u32, prefix: P, row: u32, run: &mut NlriBuf) {
         let Some(stream) = self.stream.as_mut().filter(|s| s.active) else {
+            self.push_entry(builder, prefix.into(), row);
             return;
         };
-        let n = self.entries.len();
-        let Some(&(b, ..)) = self.entries.last() else {
-            return;
-        };
-        let prev = n
-            .checked_sub(2)
-            .and_then(|i| self.entries.get(i))
-            .map(|e| e.0);
-        if prev == Some(b) {
-            run.push(prefix);
-            return;
-        }
-        if let Some(p) = prev {
-            if let Some(builder) = self.packed.get(p) {
-                let nlri = run.iter().map(|&q| Nlri {
-                    path_id: None,
-                    prefix: q.into(),
-                });
-                match builder.encode(nlri, &mut stream.out) {
+        if stream.current != Some(builder) {
+            if let Some(p) = stream.current.take() {
+                let Some(b) = self.packed.get(p) else {
+                    // Cannot happen: only kept builders start a run.
+                    stream.active = false;
+                    self.error = Some(RibError::Encode(EncodeError::PrefixFamilyMismatch(
+                        self.family,
+                    )));
+                    return;
+                };
+                match b.encode_buf(run, &mut stream.out) {
                     Ok(m) => stream.messages += m,
                     Err(e) => {
-                        self.error = Some(e.into());
                         stream.active = false;
+                        self.error = Some(e.into());
                         return;
                     }
                 }
+                stream.announced += run.len();
+                run.clear();
+                stream.set_done(p);
             }
-            stream.announced += run.len();
-            stream.nlri_octets += run
-                .iter()
-                .map(|&q| 1 + usize::from(Into::<IpNet>::into(q).prefix_len()).div_ceil(8))
-                .sum::<usize>();
-            run.clear();
-            self.entries.drain(..n - 1);
-            stream.set_done(p);
+            if builder as usize >= self.packed.len() || stream.done(builder) {
+                stream.active = false;
+                self.push_entry(builder, prefix.into(), row);
+                return;
+            }
+            stream.current = Some(builder);
         }
-        if b as usize >= self.packed.len() || stream.done(b) {
-            // The rest is grouped at the end.
+        if prefix.push_to(run).is_err() {
+            // Cannot happen (a prefix of the pass's family): queued instead.
             stream.active = false;
-            run.clear();
-            return;
+            self.error = Some(RibError::Encode(EncodeError::PrefixFamilyMismatch(
+                self.family,
+            )));
         }
-        run.push(prefix);
+    }
+
+    /// The end of a streaming full pass: encodes the last run.
+    fn stream_end(&mut self, run: &mut NlriBuf) {
+        let Some(stream) = self.stream.as_mut().filter(|s| s.active) else {
+            return;
+        };
+        let Some(p) = stream.current.take() else {
+            return;
+        };
+        let Some(b) = self.packed.get(p) else {
+            return;
+        };
+        match b.encode_buf(run, &mut stream.out) {
+            Ok(m) => {
+                stream.messages += m;
+                stream.announced += run.len();
+            }
+            Err(e) => self.error = Some(e.into()),
+        }
+        run.clear();
     }
 
     fn decide_memo(
@@ -901,7 +915,6 @@ impl Exporter {
             Some(s) => {
                 batch.message_count = s.messages;
                 batch.announced = s.announced;
-                self.nlri_octets = self.nlri_octets.saturating_sub(s.nlri_octets);
                 let mut out = s.out;
                 out.reserve(self.withdraw_octets());
                 out
@@ -1897,7 +1910,8 @@ fn offer_changes<P: Pfx>(
         // the removal.
         let TableEntry::Occupied(mut entry) = map.entry(prefix) else {
             for (_, ex) in exporters.iter_mut() {
-                ex.offer(rib, &mut shared, net, None, None, 0);
+                // Nothing to announce without a path.
+                let _ = ex.offer(rib, &mut shared, net, None, None);
             }
             continue;
         };
@@ -1905,7 +1919,9 @@ fn offer_changes<P: Pfx>(
         let slot = entry.get_mut();
         let best = tbl::best(lists.get(slot));
         for (_, ex) in exporters.iter_mut() {
-            ex.offer(rib, &mut shared, net, best, Some(&mut *slot), row);
+            if let Some(b) = ex.offer(rib, &mut shared, net, best, Some(&mut *slot)) {
+                ex.push_entry(b, net, row);
+            }
         }
         if slot.is_empty() && slot.out() == 0 {
             entry.remove();
@@ -1931,7 +1947,7 @@ fn full_walk<P: Pfx>(rib: &Rib, tables: &mut Tables, ex: &mut Exporter) {
         ex.packed.reserve(more);
         ex.builder_meta.reserve(more);
     }
-    let mut run: Vec<P> = Vec::new();
+    let mut run = NlriBuf::new(&ex.key.session, ex.family);
     // What `offer_known` needs: a fresh full pass, the group's bit, no cap, the memo.
     let known = ex.fresh
         && ex.bit != 0
@@ -1941,18 +1957,23 @@ fn full_walk<P: Pfx>(rib: &Rib, tables: &mut Tables, ex: &mut Exporter) {
     let mut source = (u32::MAX, 0);
     for (row, prefix, slot) in map.rows_mut() {
         let best = tbl::best(lists.get(slot));
-        let before = ex.entries.len();
-        let net: IpNet = prefix.into();
-        if !(known && ex.offer_known(rib, best, slot, entry_of(0, net, row), &mut source)) {
-            ex.offer(rib, &mut shared, net, best, Some(&mut *slot), row);
-        }
-        if ex.entries.len() > before {
-            ex.stream_step(prefix, &mut run);
+        let known = if known {
+            ex.offer_known(rib, best, slot, &mut source)
+        } else {
+            None
+        };
+        let builder = match known {
+            Some(b) => b,
+            None => ex.offer(rib, &mut shared, prefix.into(), best, Some(&mut *slot)),
+        };
+        if let Some(b) = builder {
+            ex.add(b, prefix, row, &mut run);
         }
         if slot.is_empty() && slot.out() == 0 {
             gone.push(prefix);
         }
     }
+    ex.stream_end(&mut run);
     drop_unheld(map, tombs, gone);
 }
 

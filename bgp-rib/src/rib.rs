@@ -184,6 +184,8 @@ pub(crate) trait Pfx: tbl::PrefixKey + Ord + Default + Into<IpNet> + fmt::Debug 
     fn split_tombs(t: &mut Tables) -> (&mut PrefixTable<Self>, &mut Lists, &mut usize);
     /// The prefix, truncated, if `net` is of this family.
     fn from_net(net: IpNet) -> Option<Self>;
+    /// Appends the prefix to wire-form NLRI.
+    fn push_to(self, buf: &mut bgp_wire::NlriBuf) -> Result<(), bgp_wire::EncodeError>;
 }
 
 impl Pfx for Ipv4Net {
@@ -200,6 +202,9 @@ impl Pfx for Ipv4Net {
             IpNet::V6(_) => None,
         }
     }
+    fn push_to(self, buf: &mut bgp_wire::NlriBuf) -> Result<(), bgp_wire::EncodeError> {
+        buf.push_v4(self)
+    }
 }
 
 impl Pfx for Ipv6Net {
@@ -215,6 +220,9 @@ impl Pfx for Ipv6Net {
             IpNet::V6(p) => Some(p.trunc()),
             IpNet::V4(_) => None,
         }
+    }
+    fn push_to(self, buf: &mut bgp_wire::NlriBuf) -> Result<(), bgp_wire::EncodeError> {
+        buf.push_v6(self)
     }
 }
 

@@ -674,3 +674,65 @@ fn full_passes_that_encode_while_walking_send_the_same_routes() {
     assert_eq!(announced_paths(&u), expected);
     assert_eq!(rib.advertised(sink).len(), exported);
 }
+
+/// The same for IPv6 towards a session that sends ADD-PATH identifiers: the streamed
+/// pass gives the bytes of the grouped one, and every prefix goes out once, with its
+/// path identifier, in as many UPDATEs as the message size needs (some sets' prefixes
+/// fill more than one).
+#[test]
+fn streamed_ipv6_passes_with_add_path_send_the_same_routes() {
+    const SETS: u32 = 400;
+    let mut rib = Rib::new(RibConfig::new(LOCAL_AS, v4("192.0.2.1")));
+    let a = peer(&mut rib, 1, 65010);
+    let mut c = PeerConfig::new(IpAddr::V4(v4("169.254.1.1")), 65099);
+    c.local_v4 = Some(v4("169.254.1.2"));
+    c.local_v6 = Some("2001:db8::2".parse().unwrap());
+    let sink = rib.add_peer(c).unwrap();
+    let v6 = [Family::IPV6_UNICAST].into_iter().collect();
+    let params = session(true).with_add_path(bgp_wire::FamilySet::EMPTY, v6);
+    rib.peer_up(sink, v4("9.9.9.9"), params).unwrap();
+    let v6_nh = bgp_rib::NextHopAddr::V6 {
+        global: "2001:db8::1".parse().unwrap(),
+        link_local: None,
+    };
+    // Set i holds 1 + i % 7 prefixes, and every 50th set 500 (more than one message).
+    let count = |i: u32| if i.is_multiple_of(50) { 500 } else { 1 + i % 7 };
+    let mut expected = std::collections::BTreeMap::new();
+    for i in 0..SETS {
+        let prefixes: Vec<_> = (0..count(i))
+            .map(|k| nlri(&format!("2001:db8:{i:x}:{k:x}::/64")))
+            .collect();
+        for n in &prefixes {
+            expected.insert(n.prefix, vec![LOCAL_AS, 65010, i]);
+        }
+        rib.announce(a, v6_nh, &A::path(&[65010, i]).build(), prefixes)
+            .unwrap();
+    }
+    let g = rib.update_group(sink).unwrap();
+    let pass = |rib: &mut Rib| {
+        let b = rib.export_full(g, Family::IPV6_UNICAST).unwrap();
+        let mut all = std::collections::BTreeMap::new();
+        // Read as the sink does: it receives the identifiers.
+        let theirs = session(true).with_add_path(v6, bgp_wire::FamilySet::EMPTY);
+        for u in updates(&b, &theirs) {
+            let path: Vec<u32> = u.as_path().unwrap().asns().collect();
+            let mp = u.mp_reach().unwrap();
+            for n in mp.nlri() {
+                assert_eq!(n.path_id, Some(0));
+                assert!(all.insert(n.prefix, path.clone()).is_none(), "{n:?} twice");
+            }
+        }
+        (b, all)
+    };
+    let (first, got) = pass(&mut rib);
+    assert_eq!(got, expected);
+    assert!(
+        first.message_count > SETS as usize,
+        "large sets take several UPDATEs"
+    );
+    let (second, got) = pass(&mut rib);
+    assert_eq!(got, expected);
+    assert_eq!(second.messages, first.messages);
+    assert_eq!(second.message_count, first.message_count);
+    assert_eq!(second.announced, expected.len());
+}
