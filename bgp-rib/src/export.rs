@@ -1016,30 +1016,30 @@ impl Exporter {
             // table's UPDATEs twice over and faulted in fresh pages each time.
             out.reserve(self.announce_octets(&sorted, uncached_from));
             let mut rest = &sorted[..];
+            // Each builder's prefixes in wire form, then its messages in a few copies.
+            let mut nlri = NlriBuf::new(&params, self.family);
             while let Some(&(b, ..)) = rest.first() {
                 let n = rest.iter().take_while(|e| e.0 == b).count();
                 let (run, tail) = rest.split_at(n);
                 rest = tail;
-                let nlri = run.iter().filter_map(|&(_, n, len)| {
-                    let prefix: IpNet = if v6 {
-                        tables.v6.prefix_at(n)?.into()
-                    } else {
-                        Ipv4Net::new(Ipv4Addr::from(n), len).ok()?.into()
-                    };
-                    // The table holds prefixes with host bits clear already.
-                    Some(Nlri {
-                        path_id: None,
-                        prefix,
-                    })
-                });
+                nlri.clear();
+                for &(_, n, len) in run {
+                    if v6 {
+                        if let Some(p) = tables.v6.prefix_at(n) {
+                            nlri.push_v6(p)?;
+                        }
+                    } else if let Ok(p) = Ipv4Net::new(Ipv4Addr::from(n), len) {
+                        nlri.push_v4(p)?;
+                    }
+                }
                 batch.message_count += if b > uncached_from {
                     match self.uncached.get((u32::MAX - b) as usize) {
-                        Some(builder) => builder.encode(nlri, &mut out)?,
+                        Some(builder) => builder.encode_buf(&nlri, &mut out)?,
                         None => 0,
                     }
                 } else {
                     match self.packed.get(b) {
-                        Some(builder) => builder.encode(nlri, &mut out)?,
+                        Some(builder) => builder.encode_buf(&nlri, &mut out)?,
                         None => 0,
                     }
                 };
