@@ -88,8 +88,8 @@
 //! | the same prefixes into a bare `PrefixMap<Ipv4Net, u32>` (`trie_floor`, for comparison) | — | 3.5–6.4 M/s |
 //! | memory, Adj-RIB-In + Loc-RIB, one peer | ≤ 100 B/prefix | 54.7 B/prefix |
 //! | memory, same table from 10 peers | ≤ 2.5× | 135.0 B/prefix, 2.47× |
-//! | full-table export to an update group, the group's next pass | ≥ 1 GB/s | 600–720 MB/s, 19.6–23.5 ms (14.1 MB in 148k UPDATEs) |
-//! | the same, the group's first pass | — | 76–133 ms |
+//! | full-table export to an update group, the group's next pass | ≥ 1 GB/s | 1.11–1.14 GB/s, 12.4–12.6 ms (14.1 MB in 148k UPDATEs) |
+//! | the same, the group's first pass | — | 68–133 ms |
 //! | kept by an update group between passes, full table | — | 16.1 MB |
 //! | `peer_down` of the full-table peer | — | 32–40 ms |
 //! | after `peer_down` of the full table | near start | 6.4 KB still allocated |
@@ -115,10 +115,10 @@
 //! set's builder once, straight from the set's canonical bytes into
 //! [`bgp_wire::UpdateBuilder::announce_encoded`]; the group keeps the decision per set and
 //! the builders, packed ([`bgp_wire::PackedBuilders`]), so that its later passes (a peer
-//! joining the group, a route refresh) only walk the rows and write UPDATEs, encoding each
-//! set's run of rows as the walk ends it. 1 GB/s leaves 14 ns per prefix; the walk takes
-//! about 10 and writing the UPDATEs about 7, so the rest needs each set's UPDATE bytes kept
-//! per group and patched on change. The incremental export ([`Rib::export_changes_to`]) is what a daemon runs all the time: one
+//! joining the group, a route refresh) only walk the rows and write UPDATEs: each prefix
+//! goes straight into its set's run in wire form ([`bgp_wire::NlriBuf`]), and each run is
+//! cut into messages as the walk ends it, about 12 ns per prefix in all. The incremental
+//! export ([`Rib::export_changes_to`]) is what a daemon runs all the time: one
 //! lookup per changed prefix for all groups, attributes encoded once per set for groups of
 //! the same shape, and a group's bytes shared by all its members.
 //! `docs/PERFORMANCE.md` in the repository has the measurements and profiles.

@@ -21,7 +21,9 @@
 //!   shutdown communications; KEEPALIVE; ROUTE-REFRESH with BoRR/EoRR ([`RouteRefresh`]).
 //! * [`UpdateBuilder`] packs prefixes sharing one attribute set into as few messages as the
 //!   session's maximum size allows; [`PackedBuilders`] keeps many of them compactly (an
-//!   update group's builder per attribute set of a whole table).
+//!   update group's builder per attribute set of a whole table). A table walk appends its
+//!   prefixes in wire form to an [`NlriBuf`], from which the messages are cut in a few
+//!   copies ([`UpdateBuilder::encode_buf`]).
 //!
 //! # Invariants
 //!
