@@ -692,26 +692,10 @@ impl Exporter {
             return;
         };
         if stream.current != Some(builder) {
-            if let Some(p) = stream.current.take() {
-                let Some(b) = self.packed.get(p) else {
-                    // Cannot happen: only kept builders start a run.
-                    stream.active = false;
-                    self.error = Some(RibError::Encode(EncodeError::PrefixFamilyMismatch(
-                        self.family,
-                    )));
-                    return;
-                };
-                match b.encode_buf(run, &mut stream.out) {
-                    Ok(m) => stream.messages += m,
-                    Err(e) => {
-                        stream.active = false;
-                        self.error = Some(e.into());
-                        return;
-                    }
-                }
-                stream.announced += run.len();
-                run.clear();
-                stream.set_done(p);
+            if let Err(e) = Self::flush_run(&self.packed, stream, run) {
+                stream.active = false;
+                self.error = Some(e);
+                return;
             }
             if builder as usize >= self.packed.len() || stream.done(builder) {
                 stream.active = false;
@@ -720,34 +704,46 @@ impl Exporter {
             }
             stream.current = Some(builder);
         }
-        if prefix.push_to(run).is_err() {
-            // Cannot happen (a prefix of the pass's family): queued instead.
+        if let Err(e) = prefix.push_to(run) {
+            // A prefix of the pass's family always goes in; should one not, the pass
+            // fails rather than leave it out.
             stream.active = false;
-            self.error = Some(RibError::Encode(EncodeError::PrefixFamilyMismatch(
-                self.family,
-            )));
+            self.error = Some(e.into());
         }
+    }
+
+    /// Encodes the run being collected, if any, and marks its builder's run over.
+    fn flush_run(
+        packed: &PackedBuilders,
+        stream: &mut Stream,
+        run: &mut NlriBuf,
+    ) -> Result<(), RibError> {
+        let Some(p) = stream.current.take() else {
+            return Ok(());
+        };
+        // A run starts only for a kept builder (index below the store's length), and the
+        // store only grows during a pass, so the builder is there; were it not, the pass
+        // fails rather than leave the run's prefixes out.
+        let b = packed
+            .get(p)
+            .ok_or(RibError::Encode(EncodeError::PrefixFamilyMismatch(
+                packed.family(),
+            )))?;
+        stream.messages += b.encode_buf(run, &mut stream.out)?;
+        stream.announced += run.len();
+        run.clear();
+        stream.set_done(p);
+        Ok(())
     }
 
     /// The end of a streaming full pass: encodes the last run.
     fn stream_end(&mut self, run: &mut NlriBuf) {
-        let Some(stream) = self.stream.as_mut().filter(|s| s.active) else {
-            return;
-        };
-        let Some(p) = stream.current.take() else {
-            return;
-        };
-        let Some(b) = self.packed.get(p) else {
-            return;
-        };
-        match b.encode_buf(run, &mut stream.out) {
-            Ok(m) => {
-                stream.messages += m;
-                stream.announced += run.len();
-            }
-            Err(e) => self.error = Some(e.into()),
+        if let Some(stream) = self.stream.as_mut().filter(|s| s.active)
+            && let Err(e) = Self::flush_run(&self.packed, stream, run)
+        {
+            stream.active = false;
+            self.error = Some(e);
         }
-        run.clear();
     }
 
     fn decide_memo(

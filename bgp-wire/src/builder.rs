@@ -643,6 +643,11 @@ impl PackedBuilders {
         })
     }
 
+    /// The family of the store's builders.
+    pub fn family(&self) -> Family {
+        self.family
+    }
+
     /// Number of builders.
     pub fn len(&self) -> usize {
         self.spans.len()
