@@ -216,6 +216,28 @@ pub(crate) fn afi_of(prefix: &IpNet) -> Afi {
     }
 }
 
+/// An IPv4 prefix's length octet and whole network address, and how many of the
+/// trailing octets are not part of its wire form. Entries are appended as this field (a
+/// copy of fixed size, where one of the prefix's own size is a library call per prefix)
+/// and then cut to length.
+#[inline]
+fn v4_field(p: Ipv4Net) -> ([u8; 5], usize) {
+    let len = p.prefix_len();
+    let [a, b, c, d] = p.network().octets();
+    ([len, a, b, c, d], 4 - usize::from(len).div_ceil(8).min(4))
+}
+
+/// [`v4_field`] for an IPv6 prefix.
+#[inline]
+fn v6_field(p: Ipv6Net) -> ([u8; 17], usize) {
+    let len = p.prefix_len();
+    let mut field = [len; 17];
+    if let Some(rest) = field.get_mut(1..) {
+        rest.copy_from_slice(&p.network().octets());
+    }
+    (field, 16 - usize::from(len).div_ceil(8).min(16))
+}
+
 /// Appends one entry. `add_path` decides whether a path identifier is written (0 when the
 /// entry has none); an identifier on an entry for a session without ADD-PATH is dropped.
 pub(crate) fn encode_one(
@@ -230,24 +252,16 @@ pub(crate) fn encode_one(
     if add_path {
         out.put_u32(nlri.path_id.unwrap_or(0));
     }
-    // The length octet and the whole address go in at once (a copy of fixed size, where
-    // one of the prefix's own size is a library call per prefix), then the octets past
-    // the prefix are cut off again.
-    let len = nlri.prefix.prefix_len();
-    let n = usize::from(len).div_ceil(8);
     match nlri.prefix {
         IpNet::V4(p) => {
-            let [a, b, c, d] = p.network().octets();
-            out.extend_from_slice(&[len, a, b, c, d]);
-            out.truncate(out.len() - (4 - n.min(4)));
+            let (field, cut) = v4_field(p);
+            out.extend_from_slice(&field);
+            out.truncate(out.len() - cut);
         }
         IpNet::V6(p) => {
-            let mut field = [len; 17];
-            if let Some(rest) = field.get_mut(1..) {
-                rest.copy_from_slice(&p.network().octets());
-            }
+            let (field, cut) = v6_field(p);
             out.extend_from_slice(&field);
-            out.truncate(out.len() - (16 - n.min(16)));
+            out.truncate(out.len() - cut);
         }
     }
     Ok(())
@@ -322,12 +336,9 @@ impl NlriBuf {
             return Err(EncodeError::PrefixFamilyMismatch(self.family));
         }
         self.put_id(path_id);
-        // As in `encode_one`: one copy of fixed size, then the unused octets cut off.
-        let len = p.prefix_len();
-        let [a, b, c, d] = p.network().octets();
-        self.bytes.extend_from_slice(&[len, a, b, c, d]);
-        let n = usize::from(len).div_ceil(8);
-        self.bytes.truncate(self.bytes.len() - (4 - n.min(4)));
+        let (field, cut) = v4_field(p);
+        self.bytes.extend_from_slice(&field);
+        self.bytes.truncate(self.bytes.len() - cut);
         self.count += 1;
         Ok(())
     }
@@ -338,14 +349,9 @@ impl NlriBuf {
             return Err(EncodeError::PrefixFamilyMismatch(self.family));
         }
         self.put_id(path_id);
-        let len = p.prefix_len();
-        let mut field = [len; 17];
-        if let Some(rest) = field.get_mut(1..) {
-            rest.copy_from_slice(&p.network().octets());
-        }
+        let (field, cut) = v6_field(p);
         self.bytes.extend_from_slice(&field);
-        let n = usize::from(len).div_ceil(8);
-        self.bytes.truncate(self.bytes.len() - (16 - n.min(16)));
+        self.bytes.truncate(self.bytes.len() - cut);
         self.count += 1;
         Ok(())
     }
