@@ -1931,7 +1931,7 @@ fn offer_changes<P: Pfx>(
 /// with no path that no group has advertised any more.
 fn full_walk<P: Pfx>(rib: &Rib, tables: &mut Tables, ex: &mut Exporter) {
     let (map, lists, tombs) = P::split_tombs(tables);
-    let mut gone: Vec<P> = Vec::new();
+    let mut gone: Vec<u32> = Vec::new();
     let mut shared = SharedBuilders::default();
     // A streaming pass holds one run's entries at a time.
     if ex.stream.is_none() {
@@ -1966,7 +1966,7 @@ fn full_walk<P: Pfx>(rib: &Rib, tables: &mut Tables, ex: &mut Exporter) {
             ex.add(b, prefix, row, &mut run);
         }
         if slot.is_empty() && slot.out() == 0 {
-            gone.push(prefix);
+            gone.push(row);
         }
     }
     ex.stream_end(&mut run);
@@ -1977,22 +1977,21 @@ fn full_walk<P: Pfx>(rib: &Rib, tables: &mut Tables, ex: &mut Exporter) {
 /// only for it.
 fn clear_out_bit<P: Pfx>(tables: &mut Tables, bit: u32) {
     let (map, _, tombs) = P::split_tombs(tables);
-    let mut gone: Vec<P> = Vec::new();
-    for (_, prefix, slot) in map.rows_mut() {
+    let mut gone: Vec<u32> = Vec::new();
+    for (row, _, slot) in map.rows_mut() {
         slot.set_out(bit, false);
         if slot.is_empty() && slot.out() == 0 {
-            gone.push(prefix);
+            gone.push(row);
         }
     }
     drop_unheld(map, tombs, gone);
 }
 
-/// Removes prefixes that have no path and that no group holds any more (`gone`).
-fn drop_unheld<P: Pfx>(map: &mut PrefixTable<P>, tombs: &mut usize, gone: Vec<P>) {
+/// Removes prefixes that have no path and that no group holds any more (`gone`: their
+/// rows).
+fn drop_unheld<P: Pfx>(map: &mut PrefixTable<P>, tombs: &mut usize, gone: Vec<u32>) {
     *tombs = tombs.saturating_sub(gone.len());
-    for p in gone {
-        map.remove(&p);
-    }
+    map.remove_rows(&gone);
     map.tidy();
 }
 

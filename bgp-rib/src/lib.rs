@@ -128,6 +128,7 @@
 mod attrs;
 pub mod best;
 pub mod export;
+mod index;
 mod local;
 mod peer;
 pub mod policy;

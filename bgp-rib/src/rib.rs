@@ -239,6 +239,10 @@ pub(crate) struct Tables {
     pub tombs_v6: usize,
 }
 
+/// Prefixes of an UPDATE whose index words [`Rib::read_ahead`] loads: about as many cache
+/// misses as a core keeps in flight.
+const READ_AHEAD: usize = 16;
+
 /// Reusable buffers, so that steady-state import allocates nothing per prefix.
 #[derive(Default)]
 pub(crate) struct Scratch {
@@ -251,6 +255,8 @@ pub(crate) struct Scratch {
     /// The withdrawals of the current UPDATE, sorted.
     withdrawn: Vec<Nlri>,
     released: Vec<AttrId>,
+    /// What [`Rib::read_ahead`] loaded (kept so the loads are not optimised away).
+    read_ahead: u64,
 }
 
 /// Buffers of [`SelectCtx::reselect`].
@@ -621,7 +627,7 @@ impl Rib {
             scratch,
             ..
         } = self;
-        let mut emptied: Vec<P> = Vec::new();
+        let mut emptied: Vec<u32> = Vec::new();
         let mut removed_sources: Vec<u32> = Vec::new();
         let (map, lists, tombs) = P::split_tombs(tables);
         {
@@ -639,7 +645,7 @@ impl Rib {
                 released,
                 ..
             } = scratch;
-            for (_, prefix, slot) in map.rows_mut() {
+            for (row, prefix, slot) in map.rows_mut() {
                 if slot.is_empty() {
                     continue;
                 }
@@ -663,7 +669,7 @@ impl Rib {
                 if work.is_empty() {
                     lists.store(slot, &[]);
                     if slot.out() == 0 {
-                        emptied.push(prefix);
+                        emptied.push(row);
                     } else {
                         // Kept until the update groups that have it withdraw it.
                         *tombs += 1;
@@ -686,9 +692,7 @@ impl Rib {
                 lists.store(slot, work);
             }
         }
-        for p in emptied {
-            map.remove(&p);
-        }
+        map.remove_rows(&emptied);
         map.tidy();
         for s in removed_sources {
             let peer = sources.peer(s);
@@ -921,6 +925,7 @@ impl Rib {
         if has_classic {
             match update.next_hop() {
                 Some(nh) => {
+                    self.read_ahead(update.nlri());
                     self.import_set(peer, raw, NextHopAddr::V4(nh), update.nlri(), &mut out)
                 }
                 None => {
@@ -932,7 +937,10 @@ impl Rib {
         }
         if let Some(m) = mp {
             match NextHopAddr::from_wire(&m.next_hop()) {
-                Some(nh) => self.import_set(peer, raw, nh, m.nlri(), &mut out),
+                Some(nh) => {
+                    self.read_ahead(m.nlri());
+                    self.import_set(peer, raw, nh, m.nlri(), &mut out)
+                }
                 None => {
                     for n in m.nlri() {
                         self.withdraw_one(peer, n, &mut out.changes);
@@ -1004,6 +1012,30 @@ impl Rib {
             return false;
         }
         true
+    }
+
+    /// Loads the index word where each of an UPDATE's first prefixes would be found, one
+    /// after another: the loads miss the cache together and overlap, where the inserts
+    /// that follow would wait for each miss in turn.
+    ///
+    /// The hashes are taken first and the loads issued after, in a loop of a few
+    /// instructions each: that way they all fit in the core's window at once.
+    fn read_ahead(&mut self, nlri: bgp_wire::NlriIter<'_>) {
+        let mut v4 = [0u32; READ_AHEAD];
+        let mut v6 = [0u32; READ_AHEAD];
+        let (mut n4, mut n6) = (0, 0);
+        for n in nlri.take(READ_AHEAD) {
+            let (hashes, count, h) = match n.prefix {
+                IpNet::V4(p) => (&mut v4, &mut n4, self.tables.v4.hash(p.trunc())),
+                IpNet::V6(p) => (&mut v6, &mut n6, self.tables.v6.hash(p.trunc())),
+            };
+            if let Some(slot) = hashes.get_mut(*count) {
+                *slot = h;
+                *count += 1;
+            }
+        }
+        self.scratch.read_ahead = self.tables.v4.home_words(v4.get(..n4).unwrap_or(&[]))
+            ^ self.tables.v6.home_words(v6.get(..n6).unwrap_or(&[]));
     }
 
     /// Import processing for prefixes sharing one attribute set.

@@ -2,11 +2,11 @@
 
 use std::collections::HashMap;
 
-use hashbrown::hash_table::{Entry, HashTable, OccupiedEntry, VacantEntry};
 use ipnet::{Ipv4Net, Ipv6Net};
 
 use crate::attrs::AttrId;
 use crate::best::PathStatus;
+use crate::index::{Index, Probe};
 use crate::peer::PeerId;
 
 /// Bits of [`Path::tag`].
@@ -226,13 +226,12 @@ impl<P: Copy + Default> Rows<P> {
         }
     }
 
-    /// Whether an index entry (row, hash) is `prefix`, whose hash is `h`: the row is read
-    /// only when the hashes agree.
-    fn holds(&self, prefix: P, h: u32) -> impl Fn(&(u32, u32)) -> bool + '_
+    /// Whether row `i` holds `prefix` (asked by the index only when the hashes agree).
+    fn holds(&self, prefix: P) -> impl Fn(u32) -> bool + '_
     where
         P: PartialEq,
     {
-        move |&(i, eh)| eh == h && self.get(i).is_some_and(|r| r.prefix == prefix)
+        move |i| self.get(i).is_some_and(|r| r.prefix == prefix)
     }
 
     fn iter(&self) -> impl Iterator<Item = &Row<P>> + '_ {
@@ -264,14 +263,18 @@ impl<P: Copy + Default> Rows<P> {
 /// graceful-restart marking) read the rows in memory order; [`PrefixTable::iter`] sorts
 /// them when prefix order is asked for (a CLI listing).
 ///
-/// An index entry is the row number and 32 bits of the prefix's hash (8 octets): growing
-/// the index rehashes without reading the rows, and a probe reads a row only when the
-/// stored hash matches. The hash is keyed per table with random keys, as peers choose
-/// the prefixes. Rows of removed prefixes are reused by the next insertions; the rows
-/// and the index are given back when the table is empty.
+/// An index entry is the row number and 32 bits of the prefix's hash, one 8-octet word in
+/// a linear-probing table ([`Index`]): an insert touches one place in the index, growing
+/// it rehashes without reading the rows, and a probe reads a row only when the stored
+/// hash matches. The hash is keyed per table with random keys, as peers choose
+/// the prefixes. The import loads the index words of an UPDATE's prefixes ahead of
+/// inserting them ([`PrefixTable::home_words`]), so that their misses overlap. Rows of
+/// removed prefixes are reused by the next insertions; removing many prefixes at once
+/// ([`PrefixTable::remove_rows`]) sweeps the index once instead of probing it per prefix;
+/// the rows and the index are given back when the table is empty.
 pub(crate) struct PrefixTable<P> {
-    /// (row, 32-bit hash of its prefix).
-    index: HashTable<(u32, u32)>,
+    /// 32-bit hash of a prefix → its row.
+    index: Index,
     keys: HashKeys,
     rows: Rows<P>,
 }
@@ -321,18 +324,10 @@ impl PrefixKey for Ipv6Net {
     }
 }
 
-/// The index's 64-bit hash, spread from the 32 bits kept per entry (hashbrown takes its
-/// bucket from the low bits and its tag from the high ones).
-fn spread(h: u32) -> u64 {
-    u64::from(h)
-        .wrapping_mul(0x9e37_79b9_7f4a_7c15)
-        .rotate_left(26)
-}
-
 impl<P: Copy + Default> Default for PrefixTable<P> {
     fn default() -> Self {
         PrefixTable {
-            index: HashTable::new(),
+            index: Index::default(),
             keys: HashKeys::new(),
             rows: Rows::new(),
         }
@@ -347,7 +342,8 @@ pub(crate) enum TableEntry<'a, P> {
 
 /// A prefix present in a [`PrefixTable`].
 pub(crate) struct OccupiedRow<'a> {
-    entry: OccupiedEntry<'a, (u32, u32)>,
+    index: &'a mut Index,
+    pos: usize,
     slot: &'a mut Slot,
     row: u32,
     free: &'a mut Vec<u32>,
@@ -355,7 +351,8 @@ pub(crate) struct OccupiedRow<'a> {
 
 /// A prefix absent from a [`PrefixTable`]; inserting it needs no second lookup.
 pub(crate) struct VacantRow<'a, P> {
-    entry: VacantEntry<'a, (u32, u32)>,
+    index: &'a mut Index,
+    pos: usize,
     prefix: P,
     hash: u32,
     rows: &'a mut Rows<P>,
@@ -373,7 +370,7 @@ impl OccupiedRow<'_> {
 
     /// Removes the prefix; its row is kept for reuse.
     pub(crate) fn remove(self) {
-        self.entry.remove();
+        self.index.remove_at(self.pos);
         *self.slot = Slot::vacant();
         self.free.push(self.row);
     }
@@ -385,7 +382,7 @@ impl<P: Copy + Default> VacantRow<'_, P> {
             prefix: self.prefix,
             slot,
         });
-        self.entry.insert((i, self.hash));
+        self.index.insert_at(self.pos, self.hash, i);
     }
 }
 
@@ -403,23 +400,23 @@ impl<P: PrefixKey + Ord + Default> PrefixTable<P> {
     pub(crate) fn entry(&mut self, prefix: P) -> TableEntry<'_, P> {
         let PrefixTable { index, rows, keys } = self;
         let h = prefix.hash_with(keys);
-        let entry = index.entry(spread(h), rows.holds(prefix, h), |&(_, eh)| spread(eh));
-        match entry {
-            Entry::Occupied(mut entry) => {
-                let was = entry.get().0;
+        match index.probe(h, rows.holds(prefix)) {
+            Probe::Found { pos, row: was } => {
                 let (row, slot, free) = rows.slot_mut(was, prefix);
                 if row != was {
-                    entry.get_mut().0 = row;
+                    index.set_row(pos, row);
                 }
                 TableEntry::Occupied(OccupiedRow {
-                    entry,
+                    index,
+                    pos,
                     slot,
                     row,
                     free,
                 })
             }
-            Entry::Vacant(entry) => TableEntry::Vacant(VacantRow {
-                entry,
+            Probe::Missing { pos } => TableEntry::Vacant(VacantRow {
+                index,
+                pos,
                 prefix,
                 hash: h,
                 rows,
@@ -427,22 +424,62 @@ impl<P: PrefixKey + Ord + Default> PrefixTable<P> {
         }
     }
 
+    /// The prefix's hash in this table.
+    pub(crate) fn hash(&self, prefix: P) -> u32 {
+        prefix.hash_with(&self.keys)
+    }
+
+    /// The index words where probes for these hashes start, combined (see
+    /// [`Index::home_words`]).
+    pub(crate) fn home_words(&self, hashes: &[u32]) -> u64 {
+        self.index.home_words(hashes)
+    }
+
     pub(crate) fn get(&self, prefix: &P) -> Option<&Slot> {
         let h = prefix.hash_with(&self.keys);
-        let &(i, _) = self.index.find(spread(h), self.rows.holds(*prefix, h))?;
-        self.rows.get(i).map(|r| &r.slot)
+        match self.index.probe(h, self.rows.holds(*prefix)) {
+            Probe::Found { row, .. } => self.rows.get(row).map(|r| &r.slot),
+            Probe::Missing { .. } => None,
+        }
     }
 
     /// Removes a prefix.
     pub(crate) fn remove(&mut self, prefix: &P) {
         let h = prefix.hash_with(&self.keys);
-        if let Ok(e) = self
-            .index
-            .find_entry(spread(h), self.rows.holds(*prefix, h))
-        {
-            let ((i, _), _) = e.remove();
-            self.rows.release(i);
+        if let Probe::Found { pos, row } = self.index.probe(h, self.rows.holds(*prefix)) {
+            self.index.remove_at(pos);
+            self.rows.release(row);
         }
+    }
+
+    /// Removes the prefixes in `rows` (row numbers from [`PrefixTable::rows_mut`]). When
+    /// they are many, the index is swept once instead of probed once per prefix.
+    pub(crate) fn remove_rows(&mut self, rows: &[u32]) {
+        if rows.len() < self.index.len() / 8 {
+            for &i in rows {
+                if let Some(p) = self.prefix_at(i) {
+                    self.remove(&p);
+                }
+            }
+            return;
+        }
+        let mut gone = vec![0u64; (self.rows.used as usize).div_ceil(64)];
+        for &i in rows {
+            if let Some(w) = gone.get_mut(i as usize / 64) {
+                *w |= 1 << (i % 64);
+            }
+        }
+        let is_gone = |i: u32| {
+            gone.get(i as usize / 64)
+                .is_some_and(|w| w & (1 << (i % 64)) != 0)
+        };
+        // Only rows that hold a prefix are released (each once, though listed twice).
+        for &i in rows {
+            if self.prefix_at(i).is_some() {
+                self.rows.release(i);
+            }
+        }
+        self.index.retain(|i| !is_gone(i));
     }
 
     /// Every prefix and its value, in prefix order (the rows, sorted).
@@ -922,6 +959,44 @@ mod tests {
 
     fn attrs_of(t: &PrefixTable<ipnet::Ipv4Net>, p: &str) -> Option<u32> {
         t.get(&v4(p)).map(|s| s.head.attrs.0)
+    }
+
+    #[test]
+    fn removing_rows_few_or_many_leaves_the_rest_findable() {
+        let mut t: PrefixTable<ipnet::Ipv4Net> = PrefixTable::default();
+        let prefixes: Vec<ipnet::Ipv4Net> = (0..200u32)
+            .map(|i| ipnet::Ipv4Net::new((0x0a00_0000 + (i << 8)).into(), 24).unwrap())
+            .collect();
+        for (i, p) in (0u32..).zip(&prefixes) {
+            if let TableEntry::Vacant(v) = t.entry(*p) {
+                v.insert(Slot::one(Path::new(AttrId(i), 1)));
+            }
+        }
+        let row_of = |t: &mut PrefixTable<ipnet::Ipv4Net>, p| match t.entry(p) {
+            TableEntry::Occupied(o) => o.row(),
+            TableEntry::Vacant(_) => panic!("{p} missing"),
+        };
+        // Few (probed one by one), then many (one sweep of the index), one listed twice.
+        let few: Vec<u32> = prefixes[..5].iter().map(|&p| row_of(&mut t, p)).collect();
+        t.remove_rows(&few);
+        let mut many: Vec<u32> = prefixes[5..120]
+            .iter()
+            .map(|&p| row_of(&mut t, p))
+            .collect();
+        many.push(many[0]);
+        t.remove_rows(&many);
+        assert_eq!(t.len(), 80);
+        for (i, p) in (0u32..).zip(&prefixes) {
+            let held = t.get(p).map(|s| s.head.attrs.0);
+            assert_eq!(held, (i >= 120).then_some(i), "{p}");
+        }
+        assert_eq!(t.rows_mut().count(), 80);
+        // The freed rows are reused.
+        if let TableEntry::Vacant(v) = t.entry(prefixes[0]) {
+            v.insert(Slot::one(Path::new(AttrId(7), 1)));
+        }
+        assert_eq!(t.rows.used, 200);
+        assert_eq!(t.get(&prefixes[0]).map(|s| s.head.attrs.0), Some(7));
     }
 
     #[test]
