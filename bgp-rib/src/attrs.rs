@@ -768,7 +768,9 @@ const CHUNK: usize = 1 << CHUNK_BITS;
 pub(crate) struct AttrStore {
     chunks: Vec<Vec<Option<Slot>>>,
     free: Vec<u32>,
-    table: HashTable<u32>,
+    /// (index, 32 bits of the set's hash): growing the table rehashes from the entries
+    /// alone, without reading the arena.
+    table: HashTable<(u32, u32)>,
     hasher: RandomState,
     live: usize,
     key: Vec<u8>,
@@ -782,6 +784,14 @@ pub(crate) struct AttrStore {
 
 /// Frees remembered for the export caches: a cache further behind starts over.
 const FREED_LOG_MAX: usize = 1 << 15;
+
+/// The table's hash from the 32 bits of a set's hash it keeps: spread over 64 bits, as
+/// hashbrown takes the bucket from the low bits and its tag from the high ones.
+fn spread(hash: u64) -> u64 {
+    (hash & u64::from(u32::MAX))
+        .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+        .rotate_left(26)
+}
 
 fn slot_at(chunks: &[Vec<Option<Slot>>], i: u32) -> Option<&Slot> {
     chunks
@@ -837,8 +847,8 @@ impl AttrStore {
     fn intern_key(&mut self, key: &[u8], built: Option<PathAttrs>) -> AttrId {
         let hash = self.hash(key);
         let chunks = &self.chunks;
-        if let Some(&id) = self.table.find(hash, |&i| {
-            slot_at(chunks, i).is_some_and(|s| s.attrs.key() == key)
+        if let Some(&(id, _)) = self.table.find(spread(hash), |&(i, h)| {
+            h == hash as u32 && slot_at(chunks, i).is_some_and(|s| s.attrs.key() == key)
         }) {
             if let Some(Some(s)) = self.slot_mut(id) {
                 s.refs = s.refs.saturating_add(1);
@@ -873,9 +883,8 @@ impl AttrStore {
                 ((n << CHUNK_BITS) + at) as u32
             }
         };
-        let chunks = &self.chunks;
         self.table
-            .insert_unique(hash, id, |&i| slot_at(chunks, i).map_or(0, |s| s.hash));
+            .insert_unique(spread(hash), (id, hash as u32), |&(_, h)| spread(h.into()));
         self.live += 1;
         AttrId(id)
     }
@@ -897,7 +906,7 @@ impl AttrStore {
             return;
         }
         let hash = s.hash;
-        if let Ok(e) = self.table.find_entry(hash, |&i| i == id.0) {
+        if let Ok(e) = self.table.find_entry(spread(hash), |&(i, _)| i == id.0) {
             e.remove();
         }
         if let Some(s) = self.slot_mut(id.0) {
