@@ -84,30 +84,34 @@
 //!
 //! | what | target | measured |
 //! |---|---|---|
-//! | insert 1M prefixes, one peer, with best path | ≥ 5 M/s | 4.4–6.4 M/s (156–229 ms; CPU time, best of 3: 4.7–6.8 M/s) |
+//! | insert 1M prefixes, one peer, with best path | ≥ 5 M/s | 5.1–5.6 M/s (criterion medians 178–197 ms in a busy hour; least wall time of 8 runs 154 ms, 6.5 M/s) |
 //! | the same prefixes into a bare `PrefixMap<Ipv4Net, u32>` (`trie_floor`, for comparison) | — | 3.5–6.4 M/s |
-//! | memory, Adj-RIB-In + Loc-RIB, one peer | ≤ 100 B/prefix | 54.7 B/prefix |
-//! | memory, same table from 10 peers | ≤ 2.5× | 135.0 B/prefix, 2.47× |
+//! | memory, Adj-RIB-In + Loc-RIB, one peer | ≤ 100 B/prefix | 53.7 B/prefix |
+//! | memory, same table from 10 peers | ≤ 2.5× | 133.9 B/prefix, 2.49× |
 //! | full-table export to an update group, the group's next pass | ≥ 1 GB/s | 1.11–1.14 GB/s, 12.4–12.6 ms (14.1 MB in 148k UPDATEs) |
 //! | the same, the group's first pass | — | 68–133 ms |
 //! | kept by an update group between passes, full table | — | 16.1 MB |
-//! | `peer_down` of the full-table peer | — | 32–40 ms |
+//! | `peer_down` of the full-table peer | — | 32–44 ms |
 //! | after `peer_down` of the full table | near start | 6.4 KB still allocated |
 //!
-//! (Ranges: the machine is shared and runs vary by ±25 %; the insert's low end is from a
-//! busy hour, when the trie-indexed RIB of before took 338–356 ms in the same runs.)
+//! (Ranges: the machine is shared and runs vary by ±25 %; in the hour of the insert's
+//! criterion figures the previous build, with hashbrown as the index, took 254–284 ms in
+//! the same rounds.)
 //! Memory is counted by a counting global allocator ([`cap`](https://docs.rs/cap)) around
 //! loading the table; it is requested bytes, without malloc's own overhead. Of the
-//! 54.7 B/prefix, 39 B are the table: the 20-octet rows (prefix; the best path inline; one
-//! bit per update group for the first 32 groups' record of what they were sent) and the
-//! hash index (8 octets an entry, at a load between 44 and 88 %); about 15 B are the
-//! interned attribute sets. Each further peer's path costs its 8 octets in a list pool.
+//! 53.7 B/prefix, 36.9 B are the table: the 20-octet rows (prefix; the best path inline;
+//! one bit per update group for the first 32 groups' record of what they were sent) and
+//! the hash index (one 8-octet word an entry, at a load between 31 and 63 %); about 17 B
+//! are the interned attribute sets. Each further peer's path costs its 8 octets in a list
+//! pool (80.3 B/prefix for nine more peers, which is why the 10-peer ratio sits just under
+//! 2.5×: it can only shrink by making one peer's table bigger or paths smaller).
 //!
 //! Why a hash index and not a trie: the RIB only ever looks prefixes up exactly, and a
 //! peer sends a full table packed by attribute set, so consecutive prefixes are far apart.
 //! prefix-trie 0.10 takes 140–190 ns per lookup or insert of such a table (a cache miss per
 //! level), which alone used most of the insert's 200 ns budget, and its nodes took 42 of
-//! the then 78 B/prefix. The hash index misses about once. Listings in prefix order sort
+//! the then 78 B/prefix. The hash index misses about once, and the import loads the index
+//! words of an UPDATE's prefixes before inserting them, so those misses overlap. Listings in prefix order sort
 //! the rows (36–44 ns per prefix for a full table, where walking the trie took 85); no
 //! longest-prefix query is needed.
 //!
