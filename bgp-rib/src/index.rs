@@ -21,6 +21,10 @@ const MIN_BITS: u32 = 4;
 const LOAD_NUM: usize = 5;
 const LOAD_DEN: usize = 8;
 
+/// Words of a probe that [`Index::rows_near_home`] looks at: half a cache line; most
+/// entries are at most one word from home at the loads the index allows.
+const NEAR_HOME: usize = 4;
+
 /// The stored form of a hash: never zero, so that a zero word means empty. The low bit is
 /// given up; positions come from the high bits.
 fn stored(h: u32) -> u32 {
@@ -93,6 +97,31 @@ impl Index {
         hashes
             .iter()
             .fold(0, |seen, &h| seen ^ self.at(self.home(stored(h))))
+    }
+
+    /// Calls `f` with the row of each hash's entry that lies in the first words of its
+    /// probe (those [`Index::home_words`] brought in); may name a row of another prefix
+    /// with the same stored hash, and misses entries pushed further away.
+    pub(crate) fn rows_near_home(&self, hashes: &[u32], mut f: impl FnMut(u32)) {
+        if self.words.is_empty() {
+            return;
+        }
+        let mask = self.mask();
+        for &h in hashes {
+            let s = stored(h);
+            let mut pos = self.home(s);
+            for _ in 0..NEAR_HOME {
+                let w = self.at(pos);
+                if w == 0 {
+                    break;
+                }
+                if hash_of(w) == s {
+                    f(row_of(w));
+                    break;
+                }
+                pos = (pos + 1) & mask;
+            }
+        }
     }
 
     /// Looks for the entry of hash `h` whose row `is` accepts (`is` is asked only about
@@ -294,6 +323,22 @@ mod tests {
             }
         }
         assert_eq!(ix.len(), 1);
+    }
+
+    #[test]
+    fn rows_near_home_names_the_rows_of_present_hashes() {
+        let mut ix = Index::default();
+        let hashes: Vec<u32> = (1..=8u32).map(|i| i.wrapping_mul(0x9e37_79b9)).collect();
+        for (row, &h) in (100u32..).zip(&hashes[..6]) {
+            insert(&mut ix, h, row);
+        }
+        let mut named = Vec::new();
+        ix.rows_near_home(&hashes, |row| named.push(row));
+        named.sort_unstable();
+        // The six present hashes name their rows; the two absent ones name nothing.
+        assert_eq!(named, (100..106).collect::<Vec<_>>());
+        assert_ne!(ix.home_words(&hashes[..6]), 0);
+        assert_eq!(Index::default().home_words(&hashes), 0);
     }
 
     #[test]

@@ -239,8 +239,8 @@ pub(crate) struct Tables {
     pub tombs_v6: usize,
 }
 
-/// Prefixes of an UPDATE whose index words [`Rib::read_ahead`] loads: about as many cache
-/// misses as a core keeps in flight.
+/// Prefixes whose index words and rows [`Rib::read_ahead`] loads at a time: about as many
+/// cache misses as a core keeps in flight.
 const READ_AHEAD: usize = 16;
 
 /// Reusable buffers, so that steady-state import allocates nothing per prefix.
@@ -901,9 +901,8 @@ impl Rib {
         let mut withdrawn = core::mem::take(&mut self.scratch.withdrawn);
         withdrawn.clear();
         withdrawn.extend(update.withdrawn_all());
-        for n in withdrawn.drain(..) {
-            self.withdraw_one(peer, n, &mut out.changes);
-        }
+        self.withdraw_all(peer, &withdrawn, &mut out.changes);
+        withdrawn.clear();
         if withdrawn.capacity() > 4096 {
             withdrawn = Vec::new();
         }
@@ -925,7 +924,6 @@ impl Rib {
         if has_classic {
             match update.next_hop() {
                 Some(nh) => {
-                    self.read_ahead(update.nlri());
                     self.import_set(peer, raw, NextHopAddr::V4(nh), update.nlri(), &mut out)
                 }
                 None => {
@@ -937,10 +935,7 @@ impl Rib {
         }
         if let Some(m) = mp {
             match NextHopAddr::from_wire(&m.next_hop()) {
-                Some(nh) => {
-                    self.read_ahead(m.nlri());
-                    self.import_set(peer, raw, nh, m.nlri(), &mut out)
-                }
+                Some(nh) => self.import_set(peer, raw, nh, m.nlri(), &mut out),
                 None => {
                     for n in m.nlri() {
                         self.withdraw_one(peer, n, &mut out.changes);
@@ -965,7 +960,8 @@ impl Rib {
         let mut out = UpdateOutcome::default();
         let mut canon = core::mem::take(&mut self.canon);
         let raw = canon.canonical_attributes(attributes);
-        self.import_set(peer, raw, next_hop, nlri, &mut out);
+        let nlri: Vec<Nlri> = nlri.into_iter().collect();
+        self.import_set(peer, raw, next_hop, nlri.iter().copied(), &mut out);
         self.canon = canon;
         Ok(out)
     }
@@ -978,10 +974,19 @@ impl Rib {
     ) -> Result<Vec<Change>, RibError> {
         self.peer(peer)?;
         let mut changes = Vec::new();
-        for n in nlri {
-            self.withdraw_one(peer, n, &mut changes);
-        }
+        let nlri: Vec<Nlri> = nlri.into_iter().collect();
+        self.withdraw_all(peer, &nlri, &mut changes);
         Ok(changes)
+    }
+
+    /// Withdraws each of `nlri`, reading the index ahead a window at a time.
+    fn withdraw_all(&mut self, peer: PeerId, nlri: &[Nlri], changes: &mut Vec<Change>) {
+        for window in nlri.chunks(READ_AHEAD) {
+            self.read_ahead(window.iter().copied());
+            for &n in window {
+                self.withdraw_one(peer, n, changes);
+            }
+        }
     }
 
     fn withdraw_one(&mut self, peer: PeerId, n: Nlri, changes: &mut Vec<Change>) {
@@ -1014,13 +1019,14 @@ impl Rib {
         true
     }
 
-    /// Loads the index word where each of an UPDATE's first prefixes would be found, one
-    /// after another: the loads miss the cache together and overlap, where the inserts
-    /// that follow would wait for each miss in turn.
+    /// Loads, for the next window of prefixes to import or withdraw, the index word where
+    /// each would be found and the row of each that is present, one after another: the
+    /// loads miss the cache together and overlap, where the lookups that follow would wait
+    /// for each miss in turn (see [`crate::table::PrefixTable::read_ahead`]).
     ///
-    /// The hashes are taken first and the loads issued after, in a loop of a few
+    /// The hashes are taken first and the loads issued after, in loops of a few
     /// instructions each: that way they all fit in the core's window at once.
-    fn read_ahead(&mut self, nlri: bgp_wire::NlriIter<'_>) {
+    fn read_ahead(&mut self, nlri: impl Iterator<Item = Nlri>) {
         let mut v4 = [0u32; READ_AHEAD];
         let mut v6 = [0u32; READ_AHEAD];
         let (mut n4, mut n6) = (0, 0);
@@ -1034,8 +1040,8 @@ impl Rib {
                 *count += 1;
             }
         }
-        self.scratch.read_ahead = self.tables.v4.home_words(v4.get(..n4).unwrap_or(&[]))
-            ^ self.tables.v6.home_words(v6.get(..n6).unwrap_or(&[]));
+        self.scratch.read_ahead = self.tables.v4.read_ahead(v4.get(..n4).unwrap_or(&[]))
+            ^ self.tables.v6.read_ahead(v6.get(..n6).unwrap_or(&[]));
     }
 
     /// Import processing for prefixes sharing one attribute set.
@@ -1044,7 +1050,7 @@ impl Rib {
         peer_id: PeerId,
         raw: &[u8],
         next_hop: NextHopAddr,
-        nlri: impl IntoIterator<Item = Nlri>,
+        nlri: impl Iterator<Item = Nlri> + Clone,
         out: &mut UpdateOutcome,
     ) {
         let base = self.attrs.intern(raw, next_hop);
@@ -1060,7 +1066,11 @@ impl Rib {
         let max_prefix = peer.config.max_prefix;
         let mut outcomes = core::mem::take(&mut self.scratch.outcomes);
         outcomes.clear();
-        for n in nlri {
+        let mut ahead = nlri.clone();
+        for (k, n) in nlri.enumerate() {
+            if k % READ_AHEAD == 0 {
+                self.read_ahead(ahead.by_ref().take(READ_AHEAD));
+            }
             if !accepted {
                 out.rejected += 1;
                 self.withdraw_one(peer_id, n, &mut out.changes);

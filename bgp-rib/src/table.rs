@@ -429,10 +429,16 @@ impl<P: PrefixKey + Ord + Default> PrefixTable<P> {
         prefix.hash_with(&self.keys)
     }
 
-    /// The index words where probes for these hashes start, combined (see
-    /// [`Index::home_words`]).
-    pub(crate) fn home_words(&self, hashes: &[u32]) -> u64 {
-        self.index.home_words(hashes)
+    /// Loads what lookups of these hashes will read: first the index words where their
+    /// probes start ([`Index::home_words`]), then the rows of those found (a lookup of a
+    /// present prefix reads its row to compare). Returns the loaded words combined, so
+    /// the loads are not left out.
+    pub(crate) fn read_ahead(&self, hashes: &[u32]) -> u64 {
+        let mut seen = self.index.home_words(hashes);
+        self.index.rows_near_home(hashes, |i| {
+            seen ^= self.rows.get(i).map_or(0, |r| u64::from(r.slot.out));
+        });
+        seen
     }
 
     pub(crate) fn get(&self, prefix: &P) -> Option<&Slot> {
