@@ -267,8 +267,9 @@ impl<P: Copy + Default> Rows<P> {
 /// a linear-probing table ([`Index`]): an insert touches one place in the index, growing
 /// it rehashes without reading the rows, and a probe reads a row only when the stored
 /// hash matches. The hash is keyed per table with random keys, as peers choose
-/// the prefixes. The import loads the index words of an UPDATE's prefixes ahead of
-/// inserting them ([`PrefixTable::home_words`]), so that their misses overlap. Rows of
+/// the prefixes. Import and withdrawal load the index words (and rows) of the next
+/// prefixes ahead of looking them up ([`PrefixTable::read_ahead`]), so that their
+/// misses overlap. Rows of
 /// removed prefixes are reused by the next insertions; removing many prefixes at once
 /// ([`PrefixTable::remove_rows`]) sweeps the index once instead of probing it per prefix;
 /// the rows and the index are given back when the table is empty.
