@@ -110,8 +110,9 @@
 //! peer sends a full table packed by attribute set, so consecutive prefixes are far apart.
 //! prefix-trie 0.10 takes 140–190 ns per lookup or insert of such a table (a cache miss per
 //! level), which alone used most of the insert's 200 ns budget, and its nodes took 42 of
-//! the then 78 B/prefix. The hash index misses about once, and the import loads the index
-//! words of an UPDATE's prefixes before inserting them, so those misses overlap. Listings in prefix order sort
+//! the then 78 B/prefix. The hash index misses about once, and import and withdrawal load
+//! the index words (and rows) of the next 16 prefixes before looking them up, so those
+//! misses overlap. Listings in prefix order sort
 //! the rows (36–44 ns per prefix for a full table, where walking the trie took 85); no
 //! longest-prefix query is needed.
 //!
