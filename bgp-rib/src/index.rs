@@ -16,8 +16,9 @@
 /// Smallest index: 16 words.
 const MIN_BITS: u32 = 4;
 
-/// The index grows when more than `LOAD_NUM / LOAD_DEN` of its words are in use: probes
-/// that miss then read about four words (one cache line) on average.
+/// The index grows when more than `LOAD_NUM / LOAD_DEN` of its words are in use: a probe
+/// for an absent prefix then reads about four words (half a cache line) on average at
+/// the fullest, fewer below.
 const LOAD_NUM: usize = 5;
 const LOAD_DEN: usize = 8;
 
