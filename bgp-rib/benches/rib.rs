@@ -82,7 +82,7 @@ fn memory_report(updates: &[UpdateRef]) -> (f64, f64) {
     }
     let ten = (live() - before) as f64 / PREFIXES as f64;
     eprintln!(
-        "memory: 1 peer {one:.1} B/prefix; 10 peers {ten:.1} B/prefix ({:.2}x); \
+        "memory: 1 peer {one:.1} B/prefix; 10 peers {ten:.1} B/prefix ({:.3}x); \
          {} attribute sets; after peer_down {after_down} B still allocated",
         ten / one,
         rib.attribute_set_count()

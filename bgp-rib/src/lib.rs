@@ -87,7 +87,7 @@
 //! | insert 1M prefixes, one peer, with best path | ≥ 5 M/s | 5.1–5.6 M/s (criterion medians 178–197 ms in a busy hour; least wall time of 8 runs 154 ms, 6.5 M/s) |
 //! | the same prefixes into a bare `PrefixMap<Ipv4Net, u32>` (`trie_floor`, for comparison) | — | 3.5–6.4 M/s |
 //! | memory, Adj-RIB-In + Loc-RIB, one peer | ≤ 100 B/prefix | 53.7 B/prefix |
-//! | memory, same table from 10 peers | ≤ 2.5× | 133.9 B/prefix, 2.49× |
+//! | memory, same table from 10 peers | ≤ 2.5× | 133.9 B/prefix, 2.496× |
 //! | full-table export to an update group, the group's next pass | ≥ 1 GB/s | 1.11–1.14 GB/s, 12.4–12.6 ms (14.1 MB in 148k UPDATEs) |
 //! | the same, the group's first pass | — | 68–133 ms |
 //! | kept by an update group between passes, full table | — | 16.1 MB |
