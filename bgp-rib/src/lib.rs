@@ -84,7 +84,7 @@
 //!
 //! | what | target | measured |
 //! |---|---|---|
-//! | insert 1M prefixes, one peer, with best path | ≥ 5 M/s | 5.1–5.6 M/s (criterion medians 178–197 ms in a busy hour; least wall time of 8 runs 154 ms, 6.5 M/s) |
+//! | insert 1M prefixes, one peer, with best path | ≥ 5 M/s | 4.9–5.7 M/s (criterion medians 174–205 ms in a busy hour, eight of nine under 200 ms); 6.2–7.4 M/s by least wall time of 8 runs |
 //! | the same prefixes into a bare `PrefixMap<Ipv4Net, u32>` (`trie_floor`, for comparison) | — | 3.5–6.4 M/s |
 //! | memory, Adj-RIB-In + Loc-RIB, one peer | ≤ 100 B/prefix | 53.7 B/prefix |
 //! | memory, same table from 10 peers | ≤ 2.5× | 133.9 B/prefix, 2.496× |
