@@ -95,7 +95,7 @@
 //! | after `peer_down` of the full table | near start | 6.4 KB still allocated |
 //!
 //! (Ranges: the machine is shared and runs vary by ±25 %; in the hour of the insert's
-//! criterion figures the previous build, with hashbrown as the index, took 254–284 ms in
+//! criterion figures the previous build, with hashbrown as the index, took 245–300 ms in
 //! the same rounds.)
 //! Memory is counted by a counting global allocator ([`cap`](https://docs.rs/cap)) around
 //! loading the table; it is requested bytes, without malloc's own overhead. Of the
