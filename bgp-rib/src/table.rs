@@ -266,13 +266,12 @@ impl<P: Copy + Default> Rows<P> {
 /// An index entry is the row number and 32 bits of the prefix's hash, one 8-octet word in
 /// a linear-probing table ([`Index`]): an insert touches one place in the index, growing
 /// it rehashes without reading the rows, and a probe reads a row only when the stored
-/// hash matches. The hash is keyed per table with random keys, as peers choose
-/// the prefixes. Import and withdrawal load the index words (and rows) of the next
-/// prefixes ahead of looking them up ([`PrefixTable::read_ahead`]), so that their
-/// misses overlap. Rows of
-/// removed prefixes are reused by the next insertions; removing many prefixes at once
-/// ([`PrefixTable::remove_rows`]) sweeps the index once instead of probing it per prefix;
-/// the rows and the index are given back when the table is empty.
+/// hash matches. The hash is keyed per table with random keys, as peers choose the
+/// prefixes. Import and withdrawal load the index words (and rows) of the next prefixes
+/// ahead of looking them up ([`PrefixTable::read_ahead`]), so that their misses overlap.
+/// Rows of removed prefixes are reused by the next insertions; removing many prefixes at
+/// once ([`PrefixTable::remove_rows`]) sweeps the index once instead of probing it per
+/// prefix; the rows and the index are given back when the table is empty.
 pub(crate) struct PrefixTable<P> {
     /// 32-bit hash of a prefix → its row.
     index: Index,
