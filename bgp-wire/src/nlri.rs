@@ -332,25 +332,31 @@ impl NlriBuf {
 
     #[inline]
     fn put_v4(&mut self, p: Ipv4Net, path_id: Option<u32>) -> Result<(), EncodeError> {
-        if self.family.afi != Afi::IPV4 {
-            return Err(EncodeError::PrefixFamilyMismatch(self.family));
-        }
-        self.put_id(path_id);
         let (field, cut) = v4_field(p);
-        self.bytes.extend_from_slice(&field);
-        self.bytes.truncate(self.bytes.len() - cut);
-        self.count += 1;
-        Ok(())
+        self.put(Afi::IPV4, path_id, &field, cut)
     }
 
     #[inline]
     fn put_v6(&mut self, p: Ipv6Net, path_id: Option<u32>) -> Result<(), EncodeError> {
-        if self.family.afi != Afi::IPV6 {
+        let (field, cut) = v6_field(p);
+        self.put(Afi::IPV6, path_id, &field, cut)
+    }
+
+    /// Appends one entry of family `afi`: its path identifier if the session sends them,
+    /// then `field` (a fixed-size prefix field) less its last `cut` octets.
+    #[inline]
+    fn put(
+        &mut self,
+        afi: Afi,
+        path_id: Option<u32>,
+        field: &[u8],
+        cut: usize,
+    ) -> Result<(), EncodeError> {
+        if self.family.afi != afi {
             return Err(EncodeError::PrefixFamilyMismatch(self.family));
         }
         self.put_id(path_id);
-        let (field, cut) = v6_field(p);
-        self.bytes.extend_from_slice(&field);
+        self.bytes.extend_from_slice(field);
         self.bytes.truncate(self.bytes.len() - cut);
         self.count += 1;
         Ok(())
